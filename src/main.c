@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * silt: argv -> cli/. */
+#include "cli/cli.h"
+
+int main(int argc, char **argv) { return cli_main(argc, argv); }

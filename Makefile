@@ -10,6 +10,8 @@
 #   make fuzz [FUZZ_SECONDS=60]             run every fuzz target for a fixed time
 
 VARIANT ?= release
+# V=1 prints every command
+Q := $(if $(V),,@)
 BUILD := build/$(VARIANT)
 
 CC_release := gcc
@@ -34,7 +36,7 @@ LDFLAGS := -pthread $(LDFLAGS_$(VARIANT))
 LIBS := -lmicrohttpd -lcurl -lz -lzstd -lxxhash -ljansson -lm
 
 # every module's sources; main.c is the program, the rest is libsilt.a
-MODULES := util conf lp schema wal buffer query server cli
+MODULES := util conf lp schema ingest wal buffer query server cli
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c src/$(m)/*/*.c))
 LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libsilt.a
@@ -62,7 +64,9 @@ endif
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	@[ -z "$(Q)" ] || echo "  CC      $<"
+
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -50,7 +50,8 @@ static char *put2(char *p, int v) {
 
 size_t time_format_rfc3339(char *out, int64_t t_ns, bool z) {
     int64_t day = time_day(t_ns);
-    int64_t rem = t_ns - day * NS_PER_DAY; /* 0 .. NS_PER_DAY-1 */
+    int64_t rem = t_ns % NS_PER_DAY; /* 0 .. NS_PER_DAY-1, without overflow at INT64_MIN */
+    if (rem < 0) rem += NS_PER_DAY;
     int y, m, d;
     time_civil(day, &y, &m, &d);
     int64_t secs = rem / NS_PER_S;

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * `silt query`: run one SQL statement through /api/v3/query_sql and print the answer. */
+#include "cli.h"
+
+#include "cli_http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_query(int argc, char **argv) {
+    const char *db = NULL, *fmt = "json", *host = getenv("SILT_HOST"), *sql = NULL;
+    if (!host) host = "http://127.0.0.1:8181";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--db") && next) db = argv[++i];
+        else if (!strcmp(a, "--format") && next) fmt = argv[++i];
+        else if (!strcmp(a, "--host") && next) host = argv[++i];
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("Usage: silt query --db NAME [--format json|jsonl|csv] [--host URL] \"SQL\"\n");
+            return 0;
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "silt query: unknown or incomplete option '%s'\n", a);
+            return 2;
+        } else if (!sql) sql = a;
+        else {
+            fprintf(stderr, "silt query: give the SQL as one argument (quote it)\n");
+            return 2;
+        }
+    }
+    if (!db || !sql) {
+        fprintf(stderr, "silt query: --db and a SQL statement are required\n");
+        return 2;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:s}", "db", db, "q", sql, "format", fmt);
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    buf url = {0}, resp = {0};
+    buf_printf(&url, "%s/api/v3/query_sql", host);
+    char err[256];
+    long status = cli_http(buf_cstr(&url), "application/json", body, strlen(body), &resp, err,
+                           sizeof err);
+    free(body);
+    int rc = 0;
+    if (status < 0) {
+        fprintf(stderr, "silt query: %s\n", err);
+        rc = 1;
+    } else if (status != 200) {
+        json_error_t je;
+        json_t *root = json_loadb((const char *)resp.p, resp.len, 0, &je);
+        const char *msg = root ? json_string_value(json_object_get(root, "error")) : NULL;
+        fprintf(stderr, "silt query: HTTP %ld: %s\n", status, msg ? msg : buf_cstr(&resp));
+        json_decref(root);
+        rc = 1;
+    } else {
+        fwrite(resp.p, 1, resp.len, stdout);
+        if (resp.len && resp.p[resp.len - 1] != '\n') putchar('\n');
+    }
+    buf_free(&url);
+    buf_free(&resp);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * conf: the one settings table (Redis static_configs, PostgreSQL guc_parameters). Each row
+ * names a setting, its type, default, bounds, unit, whether it can change live, the field
+ * it sets and a line of help. The same table parses command-line flags (--name VALUE or
+ * --name=VALUE), SILT_* environment variables (SILT_HTTP_BIND for --http-bind), prints
+ * `silt serve --help` and writes docs/config.md. Precedence: default < environment < flag.
+ */
+#ifndef SILT_CONF_H
+#define SILT_CONF_H
+
+#include "../util/util.h"
+
+#include <stdio.h>
+
+#define CONF_MAX_WAL_DIRS 4
+
+typedef struct silt_conf {
+    char *http_bind;
+    char *data_dir;
+    char *wal_dirs[CONF_MAX_WAL_DIRS];
+    size_t n_wal_dirs;
+    uint64_t max_http_request_size;
+    uint64_t wal_segment_size;
+    char *log_level;
+    uint64_t max_databases;
+    uint64_t max_tables_per_database;
+    uint64_t max_columns_per_table;
+    uint64_t max_query_result_size;
+    uint64_t http_max_connections;
+} silt_conf;
+
+typedef enum conf_type {
+    CONF_STR,
+    CONF_STRLIST, /* repeatable flag; env var comma-separated */
+    CONF_UINT,
+    CONF_SIZE, /* bytes; accepts suffixes K, KB, KiB, M, MB, MiB, G, GB, GiB (all 1024-based) */
+    CONF_ENUM,
+} conf_type;
+
+typedef struct conf_def {
+    const char *name; /* flag name without "--" */
+    conf_type type;
+    const char *dflt; /* as text; NULL = no default (see help) */
+    uint64_t min, max;
+    const char *unit;
+    bool live; /* false = needs a restart (every setting today) */
+    size_t offset;
+    const char *const *enum_vals; /* CONF_ENUM: NULL-terminated */
+    const char *help;
+} conf_def;
+
+extern const conf_def conf_table[];
+extern const size_t conf_table_len;
+
+/* Fill c with the defaults, then apply SILT_* environment variables. */
+int conf_init(silt_conf *c, silt_err *err);
+/* Parse flags argv[*i...] until a non-flag; unknown flags are an error. On return *i indexes
+ * the first argument not consumed. "--help"/"-h" sets *help. */
+int conf_parse_args(silt_conf *c, int argc, char **argv, int *i, bool *help, silt_err *err);
+/* Derived values once all sources are applied: wal dirs default to <data-dir>/wal. */
+void conf_finish(silt_conf *c);
+void conf_fini(silt_conf *c);
+
+int conf_parse_size(const char *s, uint64_t *out);
+void conf_print_help(FILE *f);
+void conf_print_markdown(FILE *f);
+
+#endif

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * query: SQL over silt's tables. The engine sees storage only through `query_source`, a table
+ * of functions that lists tables, describes their columns and scans them in columnar batches.
+ * Today the in-memory buffer is the one source; persisted Parquet files (a later step) become
+ * a second source merged behind the same interface, so the front end, plan and executor are
+ * extended, not replaced.
+ *
+ * The SQL subset of this version (InfluxDB 3 dialect, PostgreSQL-like):
+ *   SELECT * | expr [AS alias], ... FROM table [WHERE cond] [ORDER BY time [ASC|DESC]] [LIMIT n]
+ *   SELECT count(*) FROM table [WHERE cond]
+ *   SHOW TABLES
+ *   SHOW COLUMNS FROM table
+ * cond: comparisons (= != <> < <= > >=) between a column and a literal, joined by AND / OR,
+ * with NOT and parentheses. Literals: 'strings', integers, floats, true/false, NULL; time
+ * literals are RFC 3339 strings or integers (nanoseconds since the epoch).
+ */
+#ifndef SILT_QUERY_H
+#define SILT_QUERY_H
+
+#include "../lp/lp.h"
+#include "../util/util.h"
+
+/* ------------------------------------------------------------------ storage interface */
+
+typedef enum query_col_kind {
+    QCOL_TAG = 1,   /* string, dictionary-encoded in storage */
+    QCOL_FIELD = 2, /* lp_type gives the type */
+    QCOL_TIME = 3,  /* int64 nanoseconds since the epoch, UTC */
+} query_col_kind;
+
+typedef struct query_column {
+    const char *name; /* owned by the source; valid for the query's lifetime */
+    query_col_kind kind;
+    lp_type type; /* fields only; tags are strings, time is int64 ns */
+} query_column;
+
+/* A table's columns. The source fills it; query_table_fini() frees what it allocated. */
+typedef struct query_table {
+    query_column *cols;
+    size_t n_cols;
+    void *owner_data; /* the source's; freed by the source's table_release */
+} query_table;
+
+/* One column of a batch: n values of one type. valid[i] == 0 means NULL (valid == NULL: no
+ * NULLs). Which array is set depends on the column:
+ *   time, LP_INT                 -> i64
+ *   LP_UINT                      -> u64
+ *   LP_FLOAT                     -> f64
+ *   LP_BOOL                      -> b (0 or 1)
+ *   tags, LP_STRING              -> str (views valid until the callback returns) */
+typedef struct query_vec {
+    const int64_t *i64;
+    const uint64_t *u64;
+    const double *f64;
+    const uint8_t *b;
+    const str_view *str;
+    const uint8_t *valid;
+} query_vec;
+
+typedef struct query_batch {
+    size_t n_rows;
+    const query_vec *cols; /* one per requested column, in request order */
+} query_batch;
+
+/* What to scan: columns by index into the table's query_table.cols, and a time range the
+ * source may use to skip data (rows outside [t_min, t_max] may still be delivered; the
+ * executor filters them). */
+typedef struct query_scan_req {
+    const char *db;
+    const char *table;
+    const query_table *schema; /* as returned by table_schema for this query: col_idx
+                                * indexes schema->cols */
+    const size_t *col_idx;
+    size_t n_cols;
+    int64_t t_min, t_max; /* inclusive */
+} query_scan_req;
+
+enum { QUERY_SCAN_CONTINUE = 0, QUERY_SCAN_STOP = 1 };
+
+/* Batch callback: return QUERY_SCAN_CONTINUE, QUERY_SCAN_STOP (end the scan early, not an
+ * error), or a negative SILT_E* code to abort the scan with that error. */
+typedef int (*query_batch_fn)(void *arg, const query_batch *batch);
+
+typedef struct query_source query_source;
+struct query_source {
+    void *ctx;
+    /* SILT_OK if the database exists, SILT_ENOTFOUND if not. */
+    int (*db_exists)(const query_source *s, const char *db);
+    /* Table names of db, sorted, into *names (malloc'd array of malloc'd strings; the caller
+     * frees both). */
+    int (*list_tables)(const query_source *s, const char *db, char ***names, size_t *n,
+                       silt_err *err);
+    /* Describe a table. SILT_ENOTFOUND if db or table does not exist. Columns are sorted by
+     * name (as InfluxDB 3 presents them). Release with table_release. */
+    int (*table_schema)(const query_source *s, const char *db, const char *table,
+                        query_table *out, silt_err *err);
+    void (*table_release)(const query_source *s, query_table *t);
+    /* Scan: calls fn for each batch (at most a few thousand rows each). Rows of one series and
+     * time appear once (the source has already merged duplicates, last write wins). Any
+     * thread; the source may hold a read lock for the duration of the scan, so fn must not
+     * call back into the source. Returns SILT_OK, or fn's / the source's error. */
+    int (*scan)(const query_source *s, const query_scan_req *req, query_batch_fn fn, void *arg,
+                silt_err *err);
+};
+
+/* ------------------------------------------------------------------ running queries */
+
+typedef enum query_format {
+    QUERY_FMT_JSON = 0, /* [{"col":v,...},...] as InfluxDB 3 returns it */
+    QUERY_FMT_JSONL,    /* one JSON object per line */
+    QUERY_FMT_CSV,      /* header line, then rows (RFC 4180) */
+} query_format;
+
+/* "json", "jsonl", "csv" (case-insensitive); NULL or "" gives JSON. SILT_EINVAL otherwise. */
+int query_format_parse(const char *s, query_format *out);
+const char *query_format_content_type(query_format f);
+
+typedef struct query_opts {
+    size_t max_result_bytes; /* output larger than this fails with SILT_ELIMIT (0 = no limit) */
+    int64_t now_ns;          /* the value of now() for this query */
+} query_opts;
+
+/* Parse and run one SQL statement against db, appending the formatted result to *out.
+ * Returns SILT_OK; SILT_EPARSE (bad SQL: err->msg names the 1-based position and what was
+ * expected), SILT_ENOTFOUND (database or table does not exist), SILT_EINVAL (a query that
+ * parses but cannot be run, such as comparing a float column with a string), SILT_ELIMIT,
+ * or a storage error from the source. On error *out holds no partial result. */
+int query_sql(const query_source *src, const char *db, const char *sql, size_t sql_len,
+              query_format fmt, const query_opts *opts, buf *out, silt_err *err);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * server: the HTTP API on libmicrohttpd (one thread per connection, so a request may block
+ * on the WAL's group commit without holding up others).
+ *   POST /api/v3/write_lp  POST /api/v2/write  POST /write          line protocol writes
+ *   GET|POST /api/v3/query_sql                                      SQL queries
+ *   GET|HEAD /ping  GET /health  GET /metrics                       operations
+ * Only this module maps silt error codes to HTTP statuses (server_status_for()).
+ */
+#ifndef SILT_SERVER_H
+#define SILT_SERVER_H
+
+#include "../buffer/buffer.h"
+#include "../conf/conf.h"
+#include "../schema/schema.h"
+#include "../wal/wal.h"
+
+#define SILT_VERSION "0.1.0"
+/* What /ping and every response announce in X-Influxdb-Version: the InfluxDB API generation
+ * silt speaks, with silt's own version as build metadata. */
+#define SILT_INFLUX_VERSION "3.0.0-silt." SILT_VERSION
+
+typedef struct server_deps {
+    const silt_conf *conf;
+    schema *schema;
+    buffer *buffer;
+    wal *wal;
+} server_deps;
+
+typedef struct server server;
+
+/* Bind and start serving. Borrows deps until server_stop(). Returns SILT_OK, SILT_EINVAL (bad
+ * --http-bind) or SILT_EIO (cannot listen). */
+int server_start(const server_deps *deps, server **out, silt_err *err);
+/* The bound port (useful with port 0). */
+unsigned server_port(const server *s);
+/* Graceful shutdown, step 1: new writes are answered 503; waits until writes in flight are
+ * answered. Queries keep working. */
+void server_drain_writes(server *s);
+/* Step 2: close the listener and every connection, free the server. */
+void server_stop(server *s);
+
+int server_status_for(int silt_code);
+
+#endif

@@ -84,8 +84,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LIBS)
 
-build/fuzz/fuzz/%: tests/fuzz/%.c
-	$(MAKE) VARIANT=fuzz build/fuzz/libsilt.a
+.PHONY: fuzz-lib
+fuzz-lib:
+	@$(MAKE) --no-print-directory VARIANT=fuzz build/fuzz/libsilt.a
+
+build/fuzz/fuzz/%: tests/fuzz/%.c fuzz-lib
 	@mkdir -p $(dir $@)
 	clang $(BASE_CFLAGS) $(CFLAGS_fuzz) -fsanitize=fuzzer -Isrc -o $@ $< build/fuzz/libsilt.a \
 	    -fsanitize=fuzzer,address,undefined $(LIBS)

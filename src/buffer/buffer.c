@@ -292,6 +292,7 @@ static int sink_series(void *arg, uint32_t ref, const uint32_t *tag_refs, const 
         pairs[k] = (tagpair){id, vals[i]};
     }
     buf_reset(&b->key);
+    buf_reserve(&b->key, 16); /* never NULL, even for a series without tags */
     for (uint32_t i = 0; i < np; i++) {
         buf_put_varint(&b->key, pairs[i].col);
         buf_put_varint(&b->key, pairs[i].val.n);

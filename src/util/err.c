@@ -19,6 +19,8 @@ const char *silt_strerror(int code) {
 }
 
 static void err_vset(silt_err *err, int code, int sys_errno, const char *file, int line,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void err_vset(silt_err *err, int code, int sys_errno, const char *file, int line,
                      const char *fmt, va_list ap) {
     err->code = code;
     err->sys_errno = sys_errno;

@@ -190,7 +190,7 @@ int vfs_read_all(vfs *v, const char *path, size_t max_bytes, buf *out, silt_err 
                        (unsigned long long)size, max_bytes);
         goto fail;
     }
-    buf_reserve(out, (size_t)size);
+    buf_reserve(out, size ? (size_t)size : 1);
     size_t got;
     if ((rc = v->pread(f, out->p + out->len, (size_t)size, 0, &got, err))) goto fail;
     out->len += got;

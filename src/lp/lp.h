@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: MIT
  *
  * lp: the InfluxDB line protocol parser. Zero-copy: tokens point into the caller's input;
- * the parser allocates only when a line has more tags or fields than any line before it.
+ * the parser allocates only when a line has more tags, fields or escaped key bytes than any
+ * line before it.
  * A malformed line is returned as data (line number, column, reason), never as a failure of
  * the whole input, so callers can keep the valid lines of a request (partial writes).
  *
- * Grammar (https://docs.influxdata.com/influxdb/v2/reference/syntax/line-protocol/):
- *   line        = measurement *("," tag_key "=" tag_value) " " field *("," field) [" " timestamp]
+ * Grammar (https://docs.influxdata.com/influxdb3/core/reference/line-protocol/):
+ *   line        = measurement *("," tag_key "=" tag_value) 1*" " field *("," field)
+ *                 [1*" " timestamp] *(" " | TAB)
  *   field       = field_key "=" value
  *   value       = float | integer "i" | unsigned "u" | '"' string '"' | boolean
+ *   float       = ["-"] 1*DIGIT ["." 1*DIGIT] [("e" | "E") ["+" | "-"] 1*DIGIT]
+ *   integer     = ["-"] 1*DIGIT          unsigned = 1*DIGIT          timestamp = ["-"] 1*DIGIT
  *   boolean     = t | T | true | True | TRUE | f | F | false | False | FALSE
  * Escapes: measurement: "\," "\ " ; tag keys, tag values, field keys: "\," "\=" "\ " ;
- * string field values: '\"' and '\\'. A backslash before any other character is literal.
- * Lines end with LF or CRLF; blank lines and lines whose first non-space character is '#'
- * are skipped (they still count in line numbers). Leading spaces/tabs are ignored.
+ * string field values: '\"'. In every element "\\" is one backslash (InfluxDB's "escaping
+ * backslashes" rule); a backslash before any other character is literal.
+ * Lines end with LF or CRLF; blank lines and lines whose first non-blank character is '#'
+ * are skipped (they still count in line numbers). Leading and trailing spaces/tabs are
+ * ignored. lp_parse.c's file comment lists every deliberate choice where InfluxDB versions
+ * differ or are silent (float spellings, duplicates, NUL bytes, string newlines, ...).
  */
 #ifndef SILT_LP_H
 #define SILT_LP_H
@@ -44,13 +51,17 @@ typedef enum lp_precision {
     LP_PREC_AUTO,
 } lp_precision;
 
-/* Parse a precision parameter. Accepts ns, us, ms, s, and the v1 spellings n, u, m, h, the
- * v3 spellings nanosecond, microsecond, millisecond, second, and auto; also "µ"-free forms
- * only. Empty/NULL gives `dflt`. Returns SILT_OK or SILT_EINVAL. */
+/* Parse a precision parameter. Accepts ns, us, ms, s (v2/v3), the v1 spellings n, u, µ, m
+ * (minutes), h (hours), the v3 spellings nanosecond, microsecond, millisecond, second, and
+ * auto. Case-sensitive, as InfluxDB is. Empty/NULL gives `dflt`. Returns SILT_OK or
+ * SILT_EINVAL (then *out is unchanged). */
 int lp_precision_parse(const char *s, lp_precision dflt, lp_precision *out);
 
-/* A token: a view into the input. `esc` is set when the token contains backslash escapes
- * that lp_unescape() must remove; otherwise [p, p+n) is the value itself. */
+/* A token: a view into the input. `esc` is non-zero when the token contains backslash escapes
+ * that lp_unescape() must remove; otherwise [p, p+n) is the value itself. Its value names
+ * the escape set (LP_ESC_*), because a measurement does not treat "\=" as an escape. */
+enum { LP_ESC_NONE = 0, LP_ESC_NAME = 1, LP_ESC_MEASUREMENT = 2, LP_ESC_STRING = 3 };
+
 typedef struct lp_tok {
     const char *p;
     uint32_t n;
@@ -92,6 +103,9 @@ typedef struct lp_error {
     char reason[200]; /* for a person: "invalid field value: expected ..." */
 } lp_error;
 
+struct lp__key; /* lp_parse.c: scratch of the duplicate-key check */
+
+/* One parser per input; single-threaded (any thread, one at a time). */
 typedef struct lp_parser {
     const char *p, *end; /* remaining input */
     uint32_t line_no;
@@ -101,12 +115,23 @@ typedef struct lp_parser {
     uint32_t tags_cap;
     lp_field *fields;
     uint32_t fields_cap;
+    /* private scratch of the duplicate-key check, grown like tags/fields */
+    struct lp__key *keys;
+    uint32_t keys_cap;
+    uint16_t *slots;
+    uint32_t slots_cap;
+    char *kbuf;
+    size_t kbuf_cap;
 } lp_parser;
 
 /* Limits (a line breaking one is rejected with a reason, not truncated). */
-#define LP_MAX_TAGS 1024
-#define LP_MAX_FIELDS 4096
-#define LP_MAX_NAME_BYTES 65535 /* measurement, tag key/value, field key */
+#define LP_MAX_TAGS         1024
+#define LP_MAX_FIELDS       4096
+#define LP_MAX_NAME_BYTES   65535      /* measurement, tag key/value, field key (unescaped) */
+#define LP_MAX_STRING_BYTES (1u << 20) /* string field value, unescaped (InfluxDB 3: 1 MB) */
+/* Valid resolved timestamps (InfluxDB reserves the two lowest and the highest int64). */
+#define LP_TIME_MIN_NS (INT64_MIN + 2)
+#define LP_TIME_MAX_NS (INT64_MAX - 1)
 
 /* Start parsing [data, data+n). `now_ns` is the time given to lines without a timestamp.
  * The parser borrows `data` until lp_parser_fini(). */
@@ -119,19 +144,24 @@ enum { LP_END = 0, LP_LINE = 1, LP_BAD = 2 };
 /* Parse the next non-blank, non-comment line. Returns LP_LINE (and fills *line), LP_BAD (and
  * fills *err; the parser has moved past the bad line), or LP_END. Never fails otherwise.
  * Checks done here: syntax and escapes, at least one field, value syntax and int64/uint64
- * range, timestamp syntax and range (also after applying the precision), duplicate tag
- * keys, duplicate field keys, a key named "time" (rejected as tag or field key), empty
- * measurement / keys / tag values, and a key used both as tag and as field. */
+ * range, floats within +-DBL_MAX, timestamp syntax and range (also after applying the
+ * precision), duplicate tag keys, duplicate field keys, a key named "time" (rejected as tag
+ * or field key), empty measurement / keys / tag values, a key used both as tag and as field,
+ * NUL bytes in names, and the limits above. Not checked: UTF-8 validity. */
 int lp_next(lp_parser *ps, lp_line *line, lp_error *err);
 
 /* Write the unescaped form of tok into out (capacity >= tok.n); returns its length. For
- * names/tags the escapes are "\," "\=" "\ "; for string values (is_string) '\"' and '\\'. */
+ * tag keys/values and field keys the escapes are "\," "\=" "\ " "\\"; for a measurement
+ * (tok.esc == LP_ESC_MEASUREMENT) "\," "\ " "\\"; for string values (is_string) '\"' and
+ * '\\'. A backslash before any other character stays. Any thread. */
 size_t lp_unescape(lp_tok tok, bool is_string, char *out);
 
 /* Exact decimal-to-double conversion of [p, p+n) (the float grammar of line protocol:
- * optional sign, digits, optional fraction, optional exponent; also "NaN"/"Inf" are NOT
- * accepted, as InfluxDB rejects them). Returns false if the text is not a valid float or is
- * out of range (|x| > DBL_MAX). Correctly rounded (Eisel-Lemire with exact fallback). */
+ * optional '-', digits, optional '.' and digits, optional exponent; "+1", ".5", "1.",
+ * "NaN" and "Inf" are NOT accepted, as InfluxDB 3 rejects them). Returns false if the text
+ * is not a valid float or is out of range (rounds to infinity); values below the smallest
+ * subnormal round to (signed) zero as IEEE-754 says. Correctly rounded, round-half-even
+ * (Eisel-Lemire with an exact strtod fallback). Any thread. */
 bool lp_parse_double(const char *p, size_t n, double *out);
 
 #endif

@@ -7,13 +7,18 @@
  * extended, not replaced.
  *
  * The SQL subset of this version (InfluxDB 3 dialect, PostgreSQL-like):
- *   SELECT * | expr [AS alias], ... FROM table [WHERE cond] [ORDER BY time [ASC|DESC]] [LIMIT n]
- *   SELECT count(*) FROM table [WHERE cond]
+ *   SELECT * | expr [AS alias], ... FROM table [WHERE cond] [ORDER BY time [ASC|DESC]]
+ *          [LIMIT n] [OFFSET n]
+ *   SELECT count(*) | count(column) [AS alias], ... FROM table [WHERE cond]
  *   SHOW TABLES
  *   SHOW COLUMNS FROM table
  * cond: comparisons (= != <> < <= > >=) between a column and a literal, joined by AND / OR,
- * with NOT and parentheses. Literals: 'strings', integers, floats, true/false, NULL; time
- * literals are RFC 3339 strings or integers (nanoseconds since the epoch).
+ * with NOT, parentheses and IS [NOT] NULL; a boolean column alone is a condition. Literals:
+ * 'strings', integers, floats, true/false, NULL; time literals are RFC 3339 strings or
+ * integers (nanoseconds since the epoch), also now(), TIMESTAMP '...', and constant
+ * arithmetic such as now() - INTERVAL '1 hour'. The stages are described in query_int.h.
+ * query_sql() uses no global state; the deepest statement it accepts needs about 128 KiB of
+ * stack (release build), so call it on threads with at least 512 KiB.
  */
 #ifndef SILT_QUERY_H
 #define SILT_QUERY_H

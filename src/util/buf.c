@@ -121,7 +121,7 @@ void buf_put_double(buf *b, double v) {
     int n = 0;
     if (v == 0) {
         n = snprintf(tmp, sizeof tmp, signbit(v) ? "-0" : "0");
-    } else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    } else if (fabs(v) < 1e15 && v == (double)(int64_t)v) { /* range first: no UB cast */
         n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
     } else {
         for (int prec = 15; prec <= 17; prec++) {

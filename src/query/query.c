@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * query_sql(): parse, check the database, plan, execute and format one statement. Owns the
+ * query arena and the FROM table's schema for the duration of the call; no state outlives
+ * it (invariant 4 of query_int.h: callable from any number of threads at once).
+ */
+#include "query_int.h"
+
+int query_sql(const query_source *src, const char *db, const char *sql, size_t sql_len,
+              query_format fmt, const query_opts *opts, buf *out, silt_err *err) {
+    size_t start = out->len;
+    if (!src || !db || (!sql && sql_len))
+        return SILT_FAIL(err, SILT_EINVAL, "query_sql: missing source, database or query");
+    if (fmt != QUERY_FMT_JSON && fmt != QUERY_FMT_JSONL && fmt != QUERY_FMT_CSV)
+        return SILT_FAIL(err, SILT_EINVAL, "unknown output format %d", (int)fmt);
+    if (sql_len > QUERY_MAX_SQL_BYTES)
+        return SILT_FAIL(err, SILT_ELIMIT, "query is %zu bytes; the limit is %d bytes", sql_len,
+                         QUERY_MAX_SQL_BYTES);
+
+    qctx q = {.src = src, .db = db, .sql = sql ? sql : "", .sql_len = sql_len, .err = err};
+    q.now_ns = opts && opts->now_ns ? opts->now_ns : time_now_ns();
+    arena_init(&q.arena, 16 * 1024);
+
+    qstmt *st;
+    qplan *plan;
+    qfmt f;
+    int rc = query__parse(q.sql, sql_len, &q.arena, &st, err);
+    if (rc < 0) goto fail;
+    if (src->db_exists(src, db) != SILT_OK) {
+        rc = SILT_FAIL(err, SILT_ENOTFOUND, "database '%.*s' not found",
+                       (int)(strlen(db) > 200 ? 200 : strlen(db)), db);
+        goto fail;
+    }
+    rc = query__plan(&q, st, &plan);
+    if (rc < 0) goto fail;
+    query__fmt_init(&f, fmt, out, opts ? opts->max_result_bytes : 0, plan->cols, plan->n_cols,
+                    &q.arena);
+    rc = query__exec(&q, plan, &f);
+    if (rc < 0) goto fail;
+    if (q.have_tbl) src->table_release(src, &q.tbl);
+    arena_fini(&q.arena);
+    return SILT_OK;
+fail:
+    out->len = start; /* no partial result */
+    if (q.have_tbl) src->table_release(src, &q.tbl);
+    arena_fini(&q.arena);
+    return rc;
+}

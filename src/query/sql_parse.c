@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The SQL parser: recursive descent from tokens to the AST of query_int.h. It checks syntax
+ * only; names, types and meaning are the planner's (query_plan.c).
+ *
+ * Grammar of this version (keywords case-insensitive; [] optional, {} repeated):
+ *   statement   = (select | show) [';'] EOF
+ *   show        = SHOW TABLES | SHOW COLUMNS (FROM | IN) name
+ *   select      = SELECT item {',' item} FROM name [WHERE expr]
+ *                 [ORDER BY expr [ASC|DESC] {',' expr [ASC|DESC]}]
+ *                 [LIMIT int] [OFFSET int]
+ *   item        = '*' | expr [AS name]
+ *   expr        = and {OR and}                      -> one n-ary QX_OR
+ *   and         = not {AND not}                     -> one n-ary QX_AND
+ *   not         = NOT not | cmp
+ *   cmp         = sum [cmpop sum | IS [NOT] NULL]   (comparisons do not chain)
+ *   sum         = unary {('+' | '-') unary}
+ *   unary       = ('-' | '+') unary | primary
+ *   primary     = number | 'string' | TRUE | FALSE | NULL | INTERVAL 'string'
+ *               | TIMESTAMP 'string' | name '(' ['*' | expr {',' expr}] ')' | name
+ *               | '(' expr ')'
+ *   name        = identifier (not a reserved keyword) | "quoted identifier"
+ *
+ * Errors: the first error ends the parse with SILT_EPARSE and
+ *   "syntax error at line L, column C: expected X, found Y"
+ * where L and C are 1-based (C counts characters) and Y is the offending token as written,
+ * or "end of input". Invariant (1) of query_int.h: nesting (parentheses, NOT, unary signs,
+ * function arguments, chained + and -) is limited to QUERY_MAX_DEPTH levels.
+ */
+#include "query_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct sql_parser {
+    sql_lexer lx;
+    sql_tok cur, next; /* the current token and one more of lookahead */
+    arena *a;
+    const char *src;
+    size_t n;
+    int depth;
+    const char *follow; /* what may come after the last complete clause, for messages */
+    int rc;             /* SILT_OK until the first error */
+    silt_err *err;
+} sql_parser;
+
+static void advance(sql_parser *p) {
+    p->cur = p->next;
+    if (p->cur.type == TK_EOF || p->cur.type == TK_ERROR) {
+        p->next = p->cur; /* sticky: nothing follows an error or the end */
+        return;
+    }
+    query__lex_next(&p->lx, &p->next);
+}
+
+/* A printable excerpt of the raw token for messages: at most 40 bytes, cut at a character
+ * boundary, control characters replaced by '?'. The statement is valid UTF-8 (checked before
+ * parsing), so the excerpt is too. */
+static void tok_excerpt(const sql_parser *p, const sql_tok *t, char *out, size_t cap) {
+    size_t n = t->len, max = cap - 4;
+    bool cut = false;
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)p->src[t->pos + n] & 0xC0) == 0x80) n--;
+        cut = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p->src[t->pos + i];
+        out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (cut) memcpy(out + n, "...", 3), n += 3;
+    out[n] = 0;
+}
+
+/* Record a syntax error at token t: "expected <what>, found <t>". Returns NULL so callers can
+ * `return fail(...)`. Only the first error is kept. */
+static __attribute__((noinline)) void *fail(sql_parser *p, const sql_tok *t, const char *what) {
+    if (p->rc != SILT_OK) return NULL;
+    uint32_t line, col;
+    query__line_col(p->src, t->pos, &line, &col);
+    if (t->type == TK_ERROR) {
+        p->rc = SILT_FAIL(p->err, SILT_EPARSE, "syntax error at line %u, column %u: %.*s", line,
+                          col, (int)t->text.n, t->text.p);
+        return NULL;
+    }
+    char found[64];
+    if (t->type == TK_EOF) {
+        snprintf(found, sizeof found, "end of input");
+    } else {
+        char ex[48];
+        tok_excerpt(p, t, ex, sizeof ex);
+        snprintf(found, sizeof found, "%s'%s'", t->type == TK_STRING ? "string " : "", ex);
+    }
+    p->rc =
+        SILT_FAIL(p->err, SILT_EPARSE, "syntax error at line %u, column %u: expected %s, found %s",
+                  line, col, what, found);
+    return NULL;
+}
+
+/* A syntax error with a free-form message at token t. */
+static __attribute__((noinline)) void *fail_msg(sql_parser *p, const sql_tok *t, const char *msg) {
+    if (p->rc != SILT_OK) return NULL;
+    uint32_t line, col;
+    query__line_col(p->src, t->pos, &line, &col);
+    p->rc =
+        SILT_FAIL(p->err, SILT_EPARSE, "syntax error at line %u, column %u: %s", line, col, msg);
+    return NULL;
+}
+
+static bool is_kw(const sql_tok *t, sql_kw kw) {
+    return t->type == TK_IDENT && t->kw == kw;
+}
+
+static bool accept_kw(sql_parser *p, sql_kw kw) {
+    if (!is_kw(&p->cur, kw)) return false;
+    advance(p);
+    return true;
+}
+
+static bool accept(sql_parser *p, sql_tok_type type) {
+    if (p->cur.type != type) return false;
+    advance(p);
+    return true;
+}
+
+static bool expect_kw(sql_parser *p, sql_kw kw) {
+    if (accept_kw(p, kw)) return true;
+    fail(p, &p->cur, query__kw_name(kw));
+    return false;
+}
+
+/* A name token: a quoted identifier, or an unquoted one that is not a reserved keyword. */
+static bool is_name(const sql_tok *t) {
+    return t->type == TK_QIDENT ||
+           (t->type == TK_IDENT && (t->kw == KW_NONE || t->kw > KW_RESERVED_END));
+}
+
+static const char *expect_name(sql_parser *p, const char *what) {
+    if (!is_name(&p->cur)) return fail(p, &p->cur, what);
+    const char *s = p->cur.text.p;
+    advance(p);
+    return s;
+}
+
+static qexpr *new_expr(sql_parser *p, qexpr_kind kind, uint32_t pos) {
+    qexpr *e = arena_alloc(p->a, sizeof *e);
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->pos = pos;
+    return e;
+}
+
+static __attribute__((noinline)) void too_deep(sql_parser *p) {
+    char m[80];
+    snprintf(m, sizeof m, "expression nested too deeply (more than %d levels)", QUERY_MAX_DEPTH);
+    fail_msg(p, &p->cur, m);
+}
+
+static bool enter(sql_parser *p) {
+    if (++p->depth <= QUERY_MAX_DEPTH) return true;
+    too_deep(p);
+    return false;
+}
+
+/* A growable array of expression pointers, in the arena. */
+typedef struct expr_list {
+    qexpr **v;
+    size_t n, cap;
+} expr_list;
+
+static void list_push(sql_parser *p, expr_list *l, qexpr *e) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        qexpr **v = arena_alloc(p->a, cap * sizeof *v);
+        if (l->n) memcpy(v, l->v, l->n * sizeof *v);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
+}
+
+static qexpr *parse_expr(sql_parser *p);
+
+static qexpr *parse_number(sql_parser *p) {
+    const sql_tok *t = &p->cur;
+    qexpr *e = new_expr(p, QX_LITERAL, t->pos);
+    if (t->type == TK_INT) {
+        uint64_t v = 0;
+        bool overflow = false;
+        for (size_t i = 0; i < t->text.n; i++) {
+            unsigned d = (unsigned)(t->text.p[i] - '0');
+            if (v > (UINT64_MAX - d) / 10) {
+                overflow = true;
+                break;
+            }
+            v = v * 10 + d;
+        }
+        if (!overflow) {
+            if (v <= INT64_MAX) {
+                e->u.lit.type = QT_INT;
+                e->u.lit.v.i = (int64_t)v;
+            } else {
+                e->u.lit.type = QT_UINT;
+                e->u.lit.v.u = v;
+            }
+            advance(p);
+            return e;
+        }
+        /* beyond uint64: a float, as DataFusion does */
+    }
+    errno = 0;
+    double d = strtod(t->text.p, NULL); /* NUL-terminated by the lexer; "C" numeric locale */
+    if (isinf(d)) return fail_msg(p, t, "number out of range");
+    e->u.lit.type = QT_FLOAT;
+    e->u.lit.v.f = d;
+    advance(p);
+    return e;
+}
+
+static qexpr *parse_func(sql_parser *p, const char *name, uint32_t pos) {
+    qexpr *e = new_expr(p, QX_FUNC, pos);
+    e->u.func.name = name;
+    advance(p); /* '(' */
+    expr_list args = {0};
+    bool star = p->cur.type == TK_STAR;
+    if (star) {
+        list_push(p, &args, new_expr(p, QX_STAR, p->cur.pos));
+        advance(p);
+    } else if (p->cur.type != TK_RPAREN) {
+        for (;;) {
+            qexpr *a = parse_expr(p);
+            if (!a) return NULL;
+            list_push(p, &args, a);
+            if (!accept(p, TK_COMMA)) break;
+        }
+    }
+    if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, args.n && !star ? "',' or ')'" : "')'");
+    e->u.func.args = args.v;
+    e->u.func.n = args.n;
+    return e;
+}
+
+static qexpr *parse_primary(sql_parser *p) {
+    sql_tok *t = &p->cur;
+    uint32_t pos = t->pos;
+    switch (t->type) {
+        case TK_INT:
+        case TK_FLOAT:
+            return parse_number(p);
+        case TK_STRING: {
+            qexpr *e = new_expr(p, QX_LITERAL, pos);
+            e->u.lit.type = QT_STRING;
+            e->u.lit.v.s = t->text;
+            advance(p);
+            return e;
+        }
+        case TK_LPAREN: {
+            advance(p);
+            qexpr *e = parse_expr(p);
+            if (!e) return NULL;
+            if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, "')'");
+            return e;
+        }
+        case TK_IDENT:
+            if (t->kw == KW_TRUE || t->kw == KW_FALSE || t->kw == KW_NULL) {
+                qexpr *e = new_expr(p, QX_LITERAL, pos);
+                e->u.lit.type = t->kw == KW_NULL ? QT_NULL : QT_BOOL;
+                e->u.lit.v.b = t->kw == KW_TRUE;
+                advance(p);
+                return e;
+            }
+            if ((t->kw == KW_INTERVAL || t->kw == KW_TIMESTAMP) && p->next.type == TK_STRING) {
+                /* typed literals; the planner checks the text */
+                sql_kw kw = t->kw;
+                advance(p);
+                qexpr *e = new_expr(p, QX_FUNC, pos);
+                e->u.func.name = kw == KW_INTERVAL ? "interval" : "timestamp";
+                qexpr *arg = new_expr(p, QX_LITERAL, p->cur.pos);
+                arg->u.lit.type = QT_STRING;
+                arg->u.lit.v.s = p->cur.text;
+                qexpr **args = arena_alloc(p->a, sizeof *args);
+                args[0] = arg;
+                e->u.func.args = args;
+                e->u.func.n = 1;
+                advance(p);
+                return e;
+            }
+            /* fall through */
+        case TK_QIDENT: {
+            if (!is_name(t)) break;
+            bool quoted = t->type == TK_QIDENT;
+            const char *name = t->text.p;
+            advance(p);
+            if (!quoted && p->cur.type == TK_LPAREN) return parse_func(p, name, pos);
+            qexpr *e = new_expr(p, QX_COLUMN, pos);
+            e->u.col.name = name;
+            return e;
+        }
+        default:
+            break;
+    }
+    return fail(p, t, "an expression");
+}
+
+static qexpr *parse_unary(sql_parser *p) {
+    if (p->cur.type == TK_MINUS || p->cur.type == TK_PLUS) {
+        bool neg = p->cur.type == TK_MINUS;
+        uint32_t pos = p->cur.pos;
+        advance(p);
+        if (!enter(p)) return NULL;
+        qexpr *arg = parse_unary(p);
+        p->depth--;
+        if (!arg || !neg) return arg;
+        qexpr *e = new_expr(p, QX_NEG, pos);
+        e->u.un.arg = arg;
+        return e;
+    }
+    return parse_primary(p);
+}
+
+static qexpr *parse_sum(sql_parser *p) {
+    qexpr *l = parse_unary(p);
+    int saved = p->depth;
+    while (l && (p->cur.type == TK_PLUS || p->cur.type == TK_MINUS)) {
+        qop op = p->cur.type == TK_PLUS ? QOP_ADD : QOP_SUB;
+        advance(p);
+        if (!enter(p)) return NULL; /* each link deepens the left-leaning tree */
+        qexpr *r = parse_unary(p);
+        if (!r) return NULL;
+        qexpr *e = new_expr(p, QX_ARITH, l->pos);
+        e->u.bin.op = op;
+        e->u.bin.l = l;
+        e->u.bin.r = r;
+        l = e;
+    }
+    p->depth = saved;
+    return l;
+}
+
+static bool cmp_op(sql_tok_type t, qop *op) {
+    switch (t) {
+        case TK_EQ:
+            *op = QOP_EQ;
+            return true;
+        case TK_NE:
+            *op = QOP_NE;
+            return true;
+        case TK_LT:
+            *op = QOP_LT;
+            return true;
+        case TK_LE:
+            *op = QOP_LE;
+            return true;
+        case TK_GT:
+            *op = QOP_GT;
+            return true;
+        case TK_GE:
+            *op = QOP_GE;
+            return true;
+        default:
+            return false;
+    }
+}
+
+static qexpr *parse_cmp(sql_parser *p) {
+    qexpr *l = parse_sum(p);
+    if (!l) return NULL;
+    qop op;
+    if (cmp_op(p->cur.type, &op)) {
+        advance(p);
+        qexpr *r = parse_sum(p);
+        if (!r) return NULL;
+        qexpr *e = new_expr(p, QX_CMP, l->pos);
+        e->u.bin.op = op;
+        e->u.bin.l = l;
+        e->u.bin.r = r;
+        return e;
+    }
+    if (is_kw(&p->cur, KW_IS)) {
+        advance(p);
+        bool negated = accept_kw(p, KW_NOT);
+        if (!accept_kw(p, KW_NULL)) return fail(p, &p->cur, negated ? "NULL" : "NOT or NULL");
+        qexpr *e = new_expr(p, QX_IS_NULL, l->pos);
+        e->u.un.arg = l;
+        e->u.un.negated = negated;
+        return e;
+    }
+    return l;
+}
+
+static qexpr *parse_not(sql_parser *p) {
+    if (is_kw(&p->cur, KW_NOT)) {
+        uint32_t pos = p->cur.pos;
+        advance(p);
+        if (!enter(p)) return NULL;
+        qexpr *arg = parse_not(p);
+        p->depth--;
+        if (!arg) return NULL;
+        qexpr *e = new_expr(p, QX_NOT, pos);
+        e->u.un.arg = arg;
+        return e;
+    }
+    return parse_cmp(p);
+}
+
+/* An n-ary AND or OR (invariant 1: chains never make deep trees). */
+static qexpr *parse_chain(sql_parser *p, sql_kw kw) {
+    qexpr *first = kw == KW_OR ? parse_chain(p, KW_AND) : parse_not(p);
+    if (!first || !is_kw(&p->cur, kw)) return first;
+    expr_list l = {0};
+    list_push(p, &l, first);
+    while (accept_kw(p, kw)) {
+        qexpr *e = kw == KW_OR ? parse_chain(p, KW_AND) : parse_not(p);
+        if (!e) return NULL;
+        list_push(p, &l, e);
+    }
+    qexpr *e = new_expr(p, kw == KW_OR ? QX_OR : QX_AND, first->pos);
+    e->u.list.args = l.v;
+    e->u.list.n = l.n;
+    return e;
+}
+
+static qexpr *parse_expr(sql_parser *p) {
+    if (!enter(p)) return NULL;
+    qexpr *e = parse_chain(p, KW_OR);
+    p->depth--;
+    return e;
+}
+
+/* LIMIT / OFFSET argument: a non-negative integer that fits int64. */
+static bool parse_count(sql_parser *p, int64_t *out) {
+    const sql_tok *t = &p->cur;
+    if (t->type != TK_INT) {
+        fail(p, t, "a non-negative integer");
+        return false;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < t->text.n; i++) {
+        unsigned d = (unsigned)(t->text.p[i] - '0');
+        if (v > ((uint64_t)INT64_MAX - d) / 10) {
+            fail_msg(p, t, "integer out of range (the maximum is 9223372036854775807)");
+            return false;
+        }
+        v = v * 10 + d;
+    }
+    *out = (int64_t)v;
+    advance(p);
+    return true;
+}
+
+static qstmt *parse_select(sql_parser *p, qstmt *st) {
+    advance(p); /* SELECT */
+    st->kind = QS_SELECT;
+    size_t cap = 0;
+    for (;;) {
+        if (st->n_items == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            qselect_item *v = arena_alloc(p->a, ncap * sizeof *v);
+            if (st->n_items) memcpy(v, st->items, st->n_items * sizeof *v);
+            st->items = v;
+            cap = ncap;
+        }
+        qselect_item *it = &st->items[st->n_items];
+        it->alias = NULL;
+        if (p->cur.type == TK_STAR) {
+            it->expr = new_expr(p, QX_STAR, p->cur.pos);
+            advance(p);
+        } else {
+            if (p->cur.type == TK_EOF || is_kw(&p->cur, KW_FROM))
+                return fail(p, &p->cur, "a column name, an expression or '*'");
+            it->expr = parse_expr(p);
+            if (!it->expr) return NULL;
+            if (accept_kw(p, KW_AS)) {
+                it->alias = expect_name(p, "an alias name");
+                if (!it->alias) return NULL;
+            }
+        }
+        st->n_items++;
+        if (!accept(p, TK_COMMA)) break;
+    }
+    if (!expect_kw(p, KW_FROM)) return NULL;
+    st->table_pos = p->cur.pos;
+    st->table = expect_name(p, "a table name");
+    if (!st->table) return NULL;
+    p->follow = "WHERE, ORDER BY, LIMIT, OFFSET or end of input";
+    if (accept_kw(p, KW_WHERE)) {
+        st->where = parse_expr(p);
+        if (!st->where) return NULL;
+        p->follow = "ORDER BY, LIMIT, OFFSET or end of input";
+    }
+    if (accept_kw(p, KW_ORDER)) {
+        if (!expect_kw(p, KW_BY)) return NULL;
+        size_t ocap = 0;
+        for (;;) {
+            if (st->n_order == ocap) {
+                size_t ncap = ocap ? ocap * 2 : 2;
+                qorder_item *v = arena_alloc(p->a, ncap * sizeof *v);
+                if (st->n_order) memcpy(v, st->order, st->n_order * sizeof *v);
+                st->order = v;
+                ocap = ncap;
+            }
+            qorder_item *o = &st->order[st->n_order];
+            o->expr = parse_expr(p);
+            if (!o->expr) return NULL;
+            o->desc = false;
+            if (accept_kw(p, KW_DESC))
+                o->desc = true;
+            else
+                accept_kw(p, KW_ASC);
+            st->n_order++;
+            if (!accept(p, TK_COMMA)) break;
+        }
+        p->follow = "LIMIT, OFFSET or end of input";
+    }
+    if (accept_kw(p, KW_LIMIT)) {
+        if (!parse_count(p, &st->limit)) return NULL;
+        p->follow = "OFFSET or end of input";
+    }
+    if (accept_kw(p, KW_OFFSET)) {
+        if (!parse_count(p, &st->offset)) return NULL;
+        p->follow = "end of input";
+    }
+    return st;
+}
+
+static qstmt *parse_show(sql_parser *p, qstmt *st) {
+    advance(p); /* SHOW */
+    if (accept_kw(p, KW_TABLES)) {
+        st->kind = QS_SHOW_TABLES;
+        return st;
+    }
+    if (accept_kw(p, KW_COLUMNS)) {
+        st->kind = QS_SHOW_COLUMNS;
+        if (!accept_kw(p, KW_FROM) && !accept_kw(p, KW_IN)) return fail(p, &p->cur, "FROM");
+        st->table_pos = p->cur.pos;
+        st->table = expect_name(p, "a table name");
+        return st->table ? st : NULL;
+    }
+    return fail(p, &p->cur, "TABLES or COLUMNS");
+}
+
+int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err) {
+    *out = NULL;
+    if (n > QUERY_MAX_SQL_BYTES)
+        return SILT_FAIL(err, SILT_ELIMIT, "query is %zu bytes; the limit is %d bytes", n,
+                         QUERY_MAX_SQL_BYTES);
+    size_t bad;
+    if (!utf8_valid((const uint8_t *)sql, n, &bad)) {
+        uint32_t line, col;
+        query__line_col(sql, bad, &line, &col);
+        return SILT_FAIL(err, SILT_EPARSE,
+                         "syntax error at line %u, column %u: the query is not valid UTF-8", line,
+                         col);
+    }
+    sql_parser p = {
+        .a = a, .src = sql, .n = n, .follow = "end of input", .rc = SILT_OK, .err = err};
+    query__lex_init(&p.lx, sql, n, a);
+    query__lex_next(&p.lx, &p.next);
+    advance(&p);
+
+    qstmt *st = arena_alloc(a, sizeof *st);
+    memset(st, 0, sizeof *st);
+    st->limit = -1;
+    qstmt *r;
+    if (is_kw(&p.cur, KW_SELECT))
+        r = parse_select(&p, st);
+    else if (is_kw(&p.cur, KW_SHOW))
+        r = parse_show(&p, st);
+    else
+        r = fail(&p, &p.cur, "SELECT or SHOW");
+    if (r) {
+        if (accept(&p, TK_SEMI)) p.follow = "end of input (one statement per query)";
+        if (p.cur.type != TK_EOF) r = fail(&p, &p.cur, p.follow);
+    }
+    if (!r) {
+        assert(p.rc != SILT_OK);
+        return p.rc;
+    }
+    *out = st;
+    return SILT_OK;
+}

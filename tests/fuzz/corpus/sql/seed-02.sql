@@ -1,0 +1,1 @@
+select host, usage from cpu where host = 'a'

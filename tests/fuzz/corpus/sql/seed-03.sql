@@ -1,0 +1,1 @@
+SELECT id AS "Row id", usage FROM cpu WHERE usage >= 1.5 AND usage < 1e10 ORDER BY time DESC LIMIT 3

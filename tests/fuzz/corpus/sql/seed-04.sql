@@ -1,0 +1,1 @@
+SELECT count(*) FROM cpu WHERE time >= '2016-01-01T00:00:00Z'

@@ -1,0 +1,1 @@
+SELECT count(*) AS n, count(usage) FROM cpu

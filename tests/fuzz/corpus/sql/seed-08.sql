@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE NOT (host = 'a' OR ok) AND usage IS NOT NULL

@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE big > -1 AND count < 9223372036854775807 AND count > 1.5

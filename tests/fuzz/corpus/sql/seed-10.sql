@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE time > now() - INTERVAL '1 hour' ORDER BY time

@@ -1,0 +1,1 @@
+SELECT msg FROM cpu WHERE msg = 'it''s' OR msg > 'a,b'

@@ -1,0 +1,1 @@
+SELECT "time", "host" FROM "cpu" WHERE "region" IS NULL

@@ -1,0 +1,1 @@
+SELECT * FROM cpu ORDER BY time ASC LIMIT 0

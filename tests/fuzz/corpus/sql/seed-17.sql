@@ -1,0 +1,2 @@
+-- comment
+SELECT usage FROM cpu -- trailing

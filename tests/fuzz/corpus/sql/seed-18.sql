@@ -1,0 +1,1 @@
+SELECT /* inline */ usage FROM cpu

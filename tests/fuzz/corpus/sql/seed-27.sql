@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE ok = true AND NOT ok IS NULL

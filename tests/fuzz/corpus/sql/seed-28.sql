@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE 1 = 1 AND 'a' < 'b' AND NULL IS NULL

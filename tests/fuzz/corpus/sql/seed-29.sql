@@ -1,0 +1,1 @@
+SELECT free, time AS t FROM mem ORDER BY t DESC

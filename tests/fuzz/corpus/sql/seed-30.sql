@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE time < now() - interval '1 week 2 days 3h'

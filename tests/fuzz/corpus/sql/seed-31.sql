@@ -1,0 +1,1 @@
+SELECT count(*) FROM cpu WHERE host <> 'a' LIMIT 1

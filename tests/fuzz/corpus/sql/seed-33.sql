@@ -1,0 +1,1 @@
+SELECT host, host FROM cpu

@@ -1,0 +1,1 @@
+SELECT * FROM cpu WHERE id = '1' OR id = '2' OR id = '3' OR id = '4' ORDER BY time DESC

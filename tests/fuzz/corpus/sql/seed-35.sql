@@ -1,0 +1,3 @@
+SELECT *
+FROM cpu
+WHERE	host = 'é'

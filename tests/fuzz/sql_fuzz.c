@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * libFuzzer target: arbitrary bytes as one SQL statement through query_sql() against the
+ * small in-memory source of the query unit tests (tables cpu and mem, every column type,
+ * NULLs, 2-row batches), once per output format and once more with a small
+ * max_result_bytes. Besides the sanitizers it checks the contract: a failure returns one of
+ * the documented codes with a non-empty UTF-8 message and leaves *out untouched; a success
+ * appends well-formed framing and valid UTF-8. */
+#include "../unit/query/mem_source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void check(bool ok, const char *what, const uint8_t *data, size_t size) {
+    if (ok) return;
+    fprintf(stderr, "sql_fuzz: %s\nquery: %.*s\n", what, (int)size, (const char *)data);
+    abort();
+}
+
+static void run(mem_source *ms, const uint8_t *data, size_t size, query_format fmt, size_t max) {
+    buf out = {0};
+    buf_puts(&out, "pre");
+    silt_err err = {0};
+    query_opts opts = {.max_result_bytes = max, .now_ns = T2016};
+    int rc = query_sql(&ms->src, "db", (const char *)data, size, fmt, &opts, &out, &err);
+    if (rc != SILT_OK) {
+        check(rc == SILT_EPARSE || rc == SILT_EINVAL || rc == SILT_ENOTFOUND || rc == SILT_ELIMIT,
+              "unexpected error code", data, size);
+        check(out.len == 3 && memcmp(out.p, "pre", 3) == 0, "partial result left in out", data,
+              size);
+        size_t n = strnlen(err.msg, sizeof err.msg);
+        check(n > 0 && n < sizeof err.msg, "empty or unterminated message", data, size);
+        check(utf8_valid((const uint8_t *)err.msg, n, NULL), "message is not UTF-8", data, size);
+    } else {
+        const uint8_t *p = out.p + 3;
+        size_t n = out.len - 3;
+        check(utf8_valid(p, n, NULL), "result is not UTF-8", data, size);
+        check(max == 0 || n <= max, "result larger than max_result_bytes", data, size);
+        if (fmt == QUERY_FMT_JSON)
+            check(n >= 2 && p[0] == '[' && p[n - 1] == ']', "bad JSON framing", data, size);
+        else
+            check(n == 0 || p[n - 1] == '\n', "line not terminated", data, size);
+    }
+    buf_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static mem_source ms;
+    static bool ready;
+    if (!ready) {
+        mem_fixture(&ms, 2);
+        ready = true;
+    }
+    run(&ms, data, size, QUERY_FMT_JSON, 0);
+    run(&ms, data, size, QUERY_FMT_JSONL, 0);
+    run(&ms, data, size, QUERY_FMT_CSV, 0);
+    run(&ms, data, size, QUERY_FMT_JSON, 150);
+    return 0;
+}

@@ -355,7 +355,13 @@ unsigned server_port(const server *s) { return s->port; }
 
 void server_drain_writes(server *s) {
     s->draining = true;
-    while (s->writes_in_flight > 0) usleep(2000);
+    /* a client that stalls mid-body must not hold shutdown forever: its write was never
+     * acknowledged, so after 30 s it is cut off by server_stop() */
+    int64_t deadline = time_mono_ns() + 30 * NS_PER_S;
+    while (s->writes_in_flight > 0 && time_mono_ns() < deadline) usleep(2000);
+    if (s->writes_in_flight > 0)
+        log_warn("http", "%d write(s) still receiving their body after 30 s; closing them "
+                 "unacknowledged", (int)s->writes_in_flight);
 }
 
 void server_stop(server *s) {

@@ -70,19 +70,22 @@ $(BUILD)/obj/%.o: src/%.c
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BIN): src/main.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ src/main.c $(LIB) $(LDFLAGS) $(LIBS)
+	@[ -z "$(Q)" ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ src/main.c $(LIB) $(LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_SUPPORT) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -Itests/unit -o $@ $< $(UNIT_SUPPORT) $(LIB) $(LDFLAGS) $(LIBS) -lcmocka
+	@[ -z "$(Q)" ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -Isrc -Itests/unit -o $@ $< $(UNIT_SUPPORT) $(LIB) $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LIBS)
+	@[ -z "$(Q)" ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LIBS)
 
 .PHONY: fuzz-lib
 fuzz-lib:
@@ -90,7 +93,8 @@ fuzz-lib:
 
 build/fuzz/fuzz/%: tests/fuzz/%.c fuzz-lib
 	@mkdir -p $(dir $@)
-	clang $(BASE_CFLAGS) $(CFLAGS_fuzz) -fsanitize=fuzzer -Isrc -o $@ $< build/fuzz/libsilt.a \
+	@[ -z "$(Q)" ] || echo "  FUZZ    $@"
+	$(Q)clang $(BASE_CFLAGS) $(CFLAGS_fuzz) -fsanitize=fuzzer -Isrc -o $@ $< build/fuzz/libsilt.a \
 	    -fsanitize=fuzzer,address,undefined $(LIBS)
 
 -include $(LIB_OBJ:.o=.d)

@@ -46,6 +46,8 @@ typedef struct ingest_opts {
 } ingest_opts;
 
 typedef struct ingest_batch {
+    const char *db; /* the request's database (borrowed from ingest_opts) */
+    size_t db_len;
     buf payload;          /* WAL record payload; len 0 when nothing is to be written */
     uint32_t payload_crc; /* crc32c(0, payload) */
     size_t n_lines_ok, n_rows, n_values;
@@ -57,11 +59,14 @@ typedef struct ingest_batch {
 void ingest_batch_init(ingest_batch *b);
 void ingest_batch_fini(ingest_batch *b);
 
-/* Parse and validate body for database o->db (created if missing), filling b. Borrows body
- * until ingest_batch_fini(b) (rejects point into it). Creates missing tables and columns in
- * the schema (they are also named in the payload, so replay recreates them). Returns SILT_OK
+/* Parse and validate body for database o->db, filling b. Borrows body until
+ * ingest_batch_fini(b) (rejects point into it). When something is to be written, creates the
+ * database and the new tables and columns in the schema (they are also named in the
+ * payload, so replay recreates them). Returns SILT_OK
  * — also when lines were rejected (see b->n_rejects) — or SILT_EINVAL for an invalid database
- * name, SILT_ELIMIT when the database limit is reached. Any thread. */
+ * name, SILT_ELIMIT when the database limit is reached, SILT_EBUSY when concurrent schema
+ * changes kept invalidating it. The schema is changed only when something is written: a
+ * rejected line or request creates no database, table or column. Any thread. */
 int ingest_build(schema *s, const ingest_opts *o, const char *body, size_t n, ingest_batch *b,
                  silt_err *err);
 

@@ -57,6 +57,8 @@ void schema_destroy(schema *s) {
     free(s);
 }
 
+schema_limits schema_get_limits(const schema *s) { return s->lim; }
+
 void schema_rdlock(schema *s) { pthread_rwlock_rdlock(&s->lock); }
 void schema_wrlock(schema *s) { pthread_rwlock_wrlock(&s->lock); }
 void schema_unlock(schema *s) { pthread_rwlock_unlock(&s->lock); }

@@ -65,6 +65,8 @@ typedef struct schema schema;
 schema *schema_create(const schema_limits *lim);
 void schema_destroy(schema *s);
 
+schema_limits schema_get_limits(const schema *s); /* with defaults filled in */
+
 void schema_rdlock(schema *s);
 void schema_wrlock(schema *s);
 void schema_unlock(schema *s);

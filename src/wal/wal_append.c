@@ -5,13 +5,17 @@
 #include "wal_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Fail every request in [head, end) (all taken by one group) with rc; caller holds mu. */
+/* Fail every request in [head, end) that was not acknowledged yet; caller holds mu. */
 static void fail_group(wal *w, wal_req *head, wal_req *end, int rc, const char *msg) {
     for (wal_req *r = head; r != end; r = r->next) {
+        if (r->state >= WAL_REQ_WRITTEN) continue; /* acknowledged no_sync: carried */
         r->rc = rc;
         snprintf(r->msg, sizeof r->msg, "%.200s", msg);
     }
@@ -30,23 +34,36 @@ static void finish_group(wal_req *head, wal_req *end) {
     }
 }
 
-/* Write one group: frame, write to every directory, sync every directory, apply. */
+static void apply_req(wal *w, wal_req *r) {
+    int ar = w->apply(w->apply_arg, r->seq, r->payload, r->len);
+    if (ar) log_error("wal", "record seq %" PRIu64 " is durable but could not be applied: %s",
+                      r->seq, silt_strerror(ar));
+    r->applied = true;
+}
+
+/* Write one group: frame (after any carried records), write to every directory, release
+ * the no_sync prefix, sync every directory, apply, acknowledge. */
 static void write_group(wal *w, wal_req *head, wal_req *end) {
     silt_err err = {0};
     int rc = SILT_OK;
-    uint64_t first = head->seq;
+    wal_req *first = w->carry ? w->carry : head;
 
-    if (!w->have_seg && (rc = wal__segment_create(w, first, &err))) goto failed;
+    if (!w->have_seg && (rc = wal__segment_create(w, first->seq, &err))) goto failed;
 
-    /* sequence point 3: one buffer, written at the segment's end in each directory */
+    /* sequence point 3: one buffer, written at the segment's end in each directory. Records
+     * carried from a poisoned segment go first, with their own sequence numbers (invariant
+     * 5): they are below the group's, so the order stays strictly increasing. */
     buf_reset(&w->group);
     size_t n_recs = 0;
-    for (wal_req *r = head; r != end; r = r->next) {
-        uint8_t fr[WAL_FRAME_BYTES];
-        wal__frame_encode(fr, (uint32_t)r->len, r->payload_crc, r->seq);
-        buf_append(&w->group, fr, sizeof fr);
-        buf_append(&w->group, r->payload, r->len);
-        n_recs++;
+    for (int pass = 0; pass < 2; pass++) {
+        wal_req *from = pass == 0 ? w->carry : head, *to = pass == 0 ? NULL : end;
+        for (wal_req *r = from; r != to; r = r->next) {
+            uint8_t fr[WAL_FRAME_BYTES];
+            wal__frame_encode(fr, (uint32_t)r->len, r->payload_crc, r->seq);
+            buf_append(&w->group, fr, sizeof fr);
+            buf_append(&w->group, r->payload, r->len);
+            n_recs++;
+        }
     }
     for (size_t d = 0; d < w->n_dirs; d++) {
         if ((rc = INJECT("wal.before_write"))) {
@@ -56,14 +73,24 @@ static void write_group(wal *w, wal_req *head, wal_req *end) {
         if ((rc = w->v->pwrite(w->seg[d], w->group.p, w->group.len, w->seg_off, &err)))
             goto poison;
     }
-    /* sequence point 4: no_sync requests are released here, before the sync. Every group is
-     * synced all the same: no_sync changes only when the answer is sent. */
-    pthread_mutex_lock(&w->mu);
-    for (wal_req *r = head; r != end; r = r->next) r->state = WAL_REQ_WRITTEN;
-    pthread_mutex_unlock(&w->mu);
-    pthread_cond_broadcast(&w->done_cv);
 
-    /* sequence point 4 / invariant (3): durable in every directory */
+    /* sequence point 4: no_sync requests are answered here, before the sync, once applied
+     * (so an acknowledged write is queryable). Only the leading no_sync records of the group
+     * can be: applying a later one before the synced records ahead of it would break
+     * invariant (8). The others are answered after the sync like every record. */
+    bool released = false;
+    for (wal_req *r = head; r != end && (r->flags & WAL_NO_SYNC); r = r->next) {
+        apply_req(w, r);
+        released = true;
+    }
+    if (released) {
+        pthread_mutex_lock(&w->mu);
+        for (wal_req *r = head; r != end && r->applied; r = r->next) r->state = WAL_REQ_WRITTEN;
+        pthread_mutex_unlock(&w->mu);
+        pthread_cond_broadcast(&w->done_cv);
+    }
+
+    /* invariant (3): durable in every directory */
     int64_t t0 = time_mono_ns();
     for (size_t d = 0; d < w->n_dirs; d++) {
         if ((rc = w->v->sync(w->seg[d], &err))) goto poison;
@@ -76,14 +103,13 @@ static void write_group(wal *w, wal_req *head, wal_req *end) {
     w->seg_off += w->group.len;
 
     /* sequence point 5 / invariant (8): apply in sequence order, after durability */
-    for (wal_req *r = head; r != end; r = r->next) {
-        int ar = w->apply(w->apply_arg, r->seq, r->payload, r->len);
-        if (ar) log_error("wal", "record seq %" PRIu64 " is durable but could not be applied: %s",
-                          r->seq, silt_strerror(ar));
-    }
+    for (wal_req *r = head; r != end; r = r->next)
+        if (!r->applied) apply_req(w, r);
 
     /* sequence point 6 */
     pthread_mutex_lock(&w->mu);
+    finish_group(w->carry, NULL); /* carried records are durable again */
+    w->carry = w->carry_tail = NULL;
     finish_group(head, end);
     w->stats.groups++;
     w->stats.records += n_recs;
@@ -98,18 +124,42 @@ static void write_group(wal *w, wal_req *head, wal_req *end) {
 
 poison:
     /* invariant (5): never write or sync this segment again; the next group gets a new one */
-    log_error("wal", "segment %020" PRIu64 ".wal poisoned: %s; %zu record(s) from seq %" PRIu64
-              " not acknowledged", w->seg_first_seq, err.msg, n_recs, first);
+    log_error("wal", "segment %020" PRIu64 ".wal poisoned: %s", w->seg_id, err.msg);
     for (size_t d = 0; d < w->n_dirs; d++) /* best effort: cut what may be half-written */
         if (w->seg[d]) w->v->truncate(w->seg[d], w->seg_off, NULL);
     wal__segment_close(w);
 failed:
     if (rc != SILT_ENOSPC) rc = SILT_EIO;
-    pthread_mutex_lock(&w->mu);
-    fail_group(w, head, end, rc, err.msg);
-    finish_group(head, end);
-    pthread_mutex_unlock(&w->mu);
-    pthread_cond_broadcast(&w->done_cv);
+    {
+        size_t n_failed = 0, n_carried = 0;
+        uint64_t first_failed = 0;
+        pthread_mutex_lock(&w->mu);
+        fail_group(w, head, end, rc, err.msg);
+        /* acknowledged no_sync records must not be lost: carry them (from memory) into the
+         * next segment; the rest are failed, not acknowledged */
+        wal_req *r = head;
+        while (r != end) {
+            wal_req *next = r->next;
+            if (r->state == WAL_REQ_WRITTEN) {
+                r->next = NULL;
+                if (w->carry_tail) w->carry_tail->next = r;
+                else w->carry = r;
+                w->carry_tail = r;
+                n_carried++;
+            } else {
+                if (!n_failed++) first_failed = r->seq;
+                r->state = WAL_REQ_DONE;
+                if (r->owned && --r->refs == 0) free(r);
+            }
+            r = next;
+        }
+        pthread_mutex_unlock(&w->mu);
+        pthread_cond_broadcast(&w->done_cv);
+        log_error("wal", "%zu record(s) from seq %" PRIu64 " not acknowledged (%s)%s", n_failed,
+                  first_failed, rc == SILT_ENOSPC ? "no space" : "I/O error",
+                  n_carried ? "; acknowledged no_sync records kept in memory for the next "
+                              "segment" : "");
+    }
 }
 
 static void *writer_main(void *arg) {
@@ -133,6 +183,7 @@ static void *writer_main(void *arg) {
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
+    if (w->carry) write_group(w, NULL, NULL); /* a last try for carried records */
     wal__segment_close(w);
     return NULL;
 }
@@ -194,6 +245,8 @@ int wal_open(const wal_opts *o, wal **out, wal_replay_stats *stats, silt_err *er
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work_cv, NULL);
     pthread_cond_init(&w->done_cv, NULL);
+    w->next_seg_id = 1;
+    for (size_t d = 0; d < WAL_MAX_DIRS; d++) w->lock_fd[d] = -1;
     int rc;
     for (size_t d = 0; d < w->n_dirs; d++) {
         for (size_t e = 0; e < d; e++)
@@ -202,6 +255,22 @@ int wal_open(const wal_opts *o, wal **out, wal_replay_stats *stats, silt_err *er
                 goto fail;
             }
         if ((rc = w->v->mkdirs(w->v, w->dirs[d], err))) goto fail;
+        /* one writer per directory: a second process would interleave segments (the lock file
+         * is not data; it is taken with plain POSIX calls, outside the vfs) */
+        char lp[4200];
+        snprintf(lp, sizeof lp, "%s/LOCK", w->dirs[d]);
+        w->lock_fd[d] = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (w->lock_fd[d] < 0) {
+            rc = silt_err_sys(err, errno, "open %s", lp);
+            goto fail;
+        }
+        if (flock(w->lock_fd[d], LOCK_EX | LOCK_NB) < 0) {
+            rc = errno == EWOULDBLOCK
+                     ? SILT_FAIL(err, SILT_EBUSY, "WAL directory %s is in use by another silt "
+                                 "process", w->dirs[d])
+                     : silt_err_sys(err, errno, "lock %s", lp);
+            goto fail;
+        }
     }
     wal_replay_stats st = {0};
     int64_t t0 = time_mono_ns();
@@ -230,8 +299,21 @@ void wal_close(wal *w) {
     pthread_mutex_unlock(&w->mu);
     if (w->writer_started) pthread_join(w->writer, NULL);
     wal__segment_close(w);
+    size_t lost = 0;
+    while (w->carry) { /* acknowledged no_sync records the disk never took */
+        wal_req *n = w->carry->next;
+        lost++;
+        if (w->carry->owned && --w->carry->refs == 0) free(w->carry);
+        w->carry = n;
+    }
+    if (lost)
+        log_error("wal", "closing with %zu acknowledged no_sync record(s) that could not be "
+                  "made durable", lost);
     buf_free(&w->group);
-    for (size_t d = 0; d < w->n_dirs; d++) free(w->dirs[d]);
+    for (size_t d = 0; d < w->n_dirs; d++) {
+        free(w->dirs[d]);
+        if (w->lock_fd[d] >= 0) close(w->lock_fd[d]); /* releases the flock */
+    }
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work_cv);
     pthread_cond_destroy(&w->done_cv);

@@ -8,7 +8,7 @@
 
 #define WAL_MAGIC "SILTWAL1"
 #define WAL_VERSION 1
-#define WAL_HEADER_BYTES 32
+#define WAL_HEADER_BYTES 40
 #define WAL_FRAME_BYTES 16
 #define WAL_GROUP_MAX_BYTES (64u << 20) /* a group stops growing past this */
 
@@ -25,9 +25,10 @@ typedef struct wal_req {
     int state;            /* protected by mu */
     int rc;               /* protected by mu; valid once state == WAL_REQ_DONE */
     char msg[256];        /* failure detail, protected by mu */
-    struct wal_req *next; /* queue link, protected by mu */
+    struct wal_req *next; /* queue link (or carry link), protected by mu / writer only */
     bool owned;           /* heap-allocated no_sync request holding its payload copy */
     int refs;             /* owned only: caller + writer; protected by mu */
+    bool applied;         /* writer only: already applied to the buffer */
 } wal_req;
 
 struct wal {
@@ -49,28 +50,34 @@ struct wal {
 
     pthread_t writer;
     bool writer_started;
+    int lock_fd[WAL_MAX_DIRS]; /* flock on <dir>/LOCK: one process per WAL directory */
     /* writer thread only: */
     vfs_file *seg[WAL_MAX_DIRS];
     bool have_seg;
-    uint64_t seg_first_seq, seg_off;
+    uint64_t seg_id, seg_off;
+    uint64_t next_seg_id;
+    /* acknowledged no_sync records whose sync failed: rewritten at the start of the next
+     * segment (invariant 5), in sequence order */
+    wal_req *carry, *carry_tail;
     buf group;
 };
 
 /* wal_segment.c */
-void wal__header_encode(uint8_t out[WAL_HEADER_BYTES], uint64_t first_seq, int64_t created_ns);
-/* Returns NULL if valid (and sets *first_seq), else the reason. */
-const char *wal__header_check(const uint8_t *p, size_t n, uint64_t *first_seq);
+void wal__header_encode(uint8_t out[WAL_HEADER_BYTES], uint64_t seg_id, uint64_t first_seq,
+                        int64_t created_ns);
+/* Returns NULL if valid (and sets *seg_id, *first_seq), else the reason. */
+const char *wal__header_check(const uint8_t *p, size_t n, uint64_t *seg_id, uint64_t *first_seq);
 void wal__frame_encode(uint8_t out[WAL_FRAME_BYTES], uint32_t len, uint32_t payload_crc,
                        uint64_t seq);
-/* Check the record at p (avail bytes left in the file) against invariant (1). Returns NULL
- * and sets *rec_bytes (frame + payload) if valid, else the reason (a static string or one
- * formatted into why_buf). */
-const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t expect_seq,
-                              size_t *rec_bytes, char *why_buf, size_t why_len);
-bool wal__parse_segment_name(const char *name, uint64_t *first_seq);
+/* Check the record at p (avail bytes left in the file) against invariant (1): its seq must be
+ * at least min_seq. Returns NULL and sets *rec_bytes (frame + payload) and *seq if valid,
+ * else the reason (a static string or one formatted into why_buf). */
+const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t min_seq,
+                              size_t *rec_bytes, uint64_t *seq, char *why_buf, size_t why_len);
+bool wal__parse_segment_name(const char *name, uint64_t *seg_id);
 void wal__path(const wal *w, size_t dir, const char *name, char *out, size_t out_len);
-/* Create segment first_seq in every directory (invariant 4); on success w->seg[] are open
- * and w->seg_off is the header size. */
+/* Create segment w->next_seg_id, whose first record will be first_seq, in every directory
+ * (invariant 4); on success w->seg[] are open and w->seg_off is the header size. */
 int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err);
 void wal__segment_close(wal *w);
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 
 typedef struct seg_entry {
-    uint64_t first_seq;
+    uint64_t id;
     bool present[WAL_MAX_DIRS];
 } seg_entry;
 
 static int cmp_seg(const void *a, const void *b) {
-    uint64_t x = ((const seg_entry *)a)->first_seq, y = ((const seg_entry *)b)->first_seq;
+    uint64_t x = ((const seg_entry *)a)->id, y = ((const seg_entry *)b)->id;
     return x < y ? -1 : x > y;
 }
 
@@ -42,11 +42,11 @@ static int list_segments(wal *w, seg_entry **out, size_t *n_out, silt_err *err) 
             }
             if (!wal__parse_segment_name(names[i], &fs)) continue;
             size_t k = 0;
-            while (k < n && segs[k].first_seq != fs) k++;
+            while (k < n && segs[k].id != fs) k++;
             if (k == n) {
                 XGROW(segs, cap, n + 1);
                 memset(&segs[n], 0, sizeof segs[n]);
-                segs[n++].first_seq = fs;
+                segs[n++].id = fs;
             }
             segs[k].present[d] = true;
         }
@@ -97,7 +97,9 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
     char name[32], path[4096], why[WAL_MAX_DIRS][160];
 
     for (size_t s = 0; s < n_segs; s++) {
-        wal_segment_name(segs[s].first_seq, name);
+        wal_segment_name(segs[s].id, name);
+        if (segs[s].id >= w->next_seg_id) w->next_seg_id = segs[s].id + 1;
+        uint64_t first_seq = 0;
         bool hdr_ok[WAL_MAX_DIRS] = {false};
         size_t n_hdr_ok = 0;
         const char *hdr_why = "missing";
@@ -106,9 +108,11 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
             if (!segs[s].present[d]) continue;
             wal__path(w, d, name, path, sizeof path);
             if ((rc = vfs_read_all(w->v, path, (size_t)1 << 40, &copies[d], err))) goto fail;
-            uint64_t fs = 0;
-            const char *hw = wal__header_check(copies[d].p, copies[d].len, &fs);
-            if (!hw && fs != segs[s].first_seq) hw = "header first_seq does not match file name";
+            uint64_t id = 0, fs = 0;
+            const char *hw = wal__header_check(copies[d].p, copies[d].len, &id, &fs);
+            if (!hw && id != segs[s].id) hw = "header segment id does not match the file name";
+            if (!hw && n_hdr_ok && fs != first_seq) hw = "header differs from the other copy";
+            if (!hw) first_seq = fs;
             if (hw) {
                 log_warn("wal", "%s: %s", path, hw);
                 hdr_why = hw;
@@ -139,7 +143,7 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
         while (!hdr_ok[first]) first++;
         bool materialised = false;
         size_t off = WAL_HEADER_BYTES;
-        uint64_t expect = segs[s].first_seq, n_recs = 0;
+        uint64_t min_seq = first_seq, n_recs = 0, seq = 0;
         for (;;) {
             size_t src = SIZE_MAX, rec_bytes = 0;
             bool bad[WAL_MAX_DIRS] = {false};
@@ -152,14 +156,21 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                     continue;
                 }
                 size_t rb;
-                const char *r = wal__record_check(copies[d].p + off, avail, expect, &rb, why[d],
-                                                  sizeof why[d]);
+                uint64_t rs = 0;
+                const char *r = wal__record_check(copies[d].p + off, avail, min_seq, &rb, &rs,
+                                                  why[d], sizeof why[d]);
+                if (!r && n_recs == 0 && rs != first_seq) {
+                    snprintf(why[d], sizeof why[d], "first record has sequence %" PRIu64
+                             ", the header says %" PRIu64, rs, first_seq);
+                    r = why[d];
+                }
                 if (r) {
                     if (r != why[d]) snprintf(why[d], sizeof why[d], "%s", r);
                     bad[d] = true;
                 } else if (src == SIZE_MAX) {
                     src = d;
                     rec_bytes = rb;
+                    seq = rs;
                 }
             }
             if (src == SIZE_MAX) {
@@ -178,7 +189,7 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                 if (!bad[d] || !hdr_ok[d]) continue;
                 wal__path(w, d, name, path, sizeof path);
                 log_warn("wal", "%s: record seq %" PRIu64 " at offset %zu is damaged or missing "
-                         "(%s); using the copy in %s", path, expect, off, why[d], w->dirs[src]);
+                         "(%s); using the copy in %s", path, seq, off, why[d], w->dirs[src]);
             }
             const uint8_t *rec = copies[src].p + off;
             if (src != first && !materialised) {
@@ -186,15 +197,17 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                 materialised = true;
             }
             if (materialised) buf_append(&merged, rec, rec_bytes);
-            if (any && expect <= last_seq) {
-                log_warn("wal", "segment %s: skipping record seq %" PRIu64
-                         " (not above the last replayed %" PRIu64 ")", name, expect, last_seq);
+            if (any && seq <= last_seq) {
+                /* a record rewritten after a failed sync (invariant 5) also in an earlier
+                 * segment: replayed once */
+                log_info("wal", "segment %s: record seq %" PRIu64 " was replayed already", name,
+                         seq);
             } else {
-                int ar = w->apply(w->apply_arg, expect, rec + WAL_FRAME_BYTES,
+                int ar = w->apply(w->apply_arg, seq, rec + WAL_FRAME_BYTES,
                                   rec_bytes - WAL_FRAME_BYTES);
                 if (ar) log_error("wal", "segment %s: record seq %" PRIu64 " could not be applied: "
-                                  "%s", name, expect, silt_strerror(ar));
-                last_seq = expect;
+                                  "%s", name, seq, silt_strerror(ar));
+                last_seq = seq;
                 any = true;
             }
             n_recs++;
@@ -203,7 +216,7 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                 st->bytes += rec_bytes;
             }
             off += rec_bytes;
-            expect++;
+            min_seq = seq + 1;
         }
 
         const uint8_t *mp = materialised ? merged.p : copies[first].p;

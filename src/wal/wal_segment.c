@@ -2,15 +2,17 @@
  *
  * WAL on-disk format: segment header, record framing, validation, segment creation.
  *
+ *   file     <segment id, 20 digits>.wal
  *   segment  = header record*
- *   header   (32 bytes)  magic "SILTWAL1" | u32 version=1 | u64 first_seq | i64 created_ns |
- *                        u32 crc32c(bytes 0..27)
+ *   header   (40 bytes)  magic "SILTWAL1" | u32 version=1 | u64 segment id | u64 first_seq |
+ *                        i64 created_ns | u32 crc32c(bytes 0..35)
  *   record   (16+len)    u32 len | u32 crc | u64 seq | payload[len]
  *                        crc = crc32c over payload, then len (4 bytes), then seq (8 bytes)
  *
  * Invariants (numbered as in src/wal/README.md, cited by number in the code):
  *  (1) a record is valid iff header and payload lie inside the file, 0 < len <=
- *      WAL_RECORD_MAX, the crc matches and seq == previous seq + 1 (first == first_seq);
+ *      WAL_RECORD_MAX, the crc matches and seq > the previous record's (the first: seq ==
+ *      first_seq);
  *  (2) sequence numbers increase strictly and are never reused;
  *  (3) acknowledged only after fdatasync succeeded in every directory;
  *  (4) a new segment is created O_EXCL, header fdatasync'ed, directory fsync'ed before any
@@ -26,11 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void wal_segment_name(uint64_t first_seq, char out[32]) {
-    snprintf(out, 32, "%020" PRIu64 ".wal", first_seq);
+void wal_segment_name(uint64_t seg_id, char out[32]) {
+    snprintf(out, 32, "%020" PRIu64 ".wal", seg_id);
 }
 
-bool wal__parse_segment_name(const char *name, uint64_t *first_seq) {
+bool wal__parse_segment_name(const char *name, uint64_t *seg_id) {
     if (strlen(name) != 24 || strcmp(name + 20, ".wal") != 0) return false;
     uint64_t v = 0;
     for (int i = 0; i < 20; i++) {
@@ -39,7 +41,7 @@ bool wal__parse_segment_name(const char *name, uint64_t *first_seq) {
         if (v > (UINT64_MAX - d) / 10) return false;
         v = v * 10 + d;
     }
-    *first_seq = v;
+    *seg_id = v;
     return true;
 }
 
@@ -47,20 +49,23 @@ void wal__path(const wal *w, size_t dir, const char *name, char *out, size_t out
     snprintf(out, out_len, "%s/%s", w->dirs[dir], name);
 }
 
-void wal__header_encode(uint8_t out[WAL_HEADER_BYTES], uint64_t first_seq, int64_t created_ns) {
+void wal__header_encode(uint8_t out[WAL_HEADER_BYTES], uint64_t seg_id, uint64_t first_seq,
+                        int64_t created_ns) {
     memcpy(out, WAL_MAGIC, 8);
     le_put32(out + 8, WAL_VERSION);
-    le_put64(out + 12, first_seq);
-    le_put64(out + 20, (uint64_t)created_ns);
-    le_put32(out + 28, crc32c(0, out, 28));
+    le_put64(out + 12, seg_id);
+    le_put64(out + 20, first_seq);
+    le_put64(out + 28, (uint64_t)created_ns);
+    le_put32(out + 36, crc32c(0, out, 36));
 }
 
-const char *wal__header_check(const uint8_t *p, size_t n, uint64_t *first_seq) {
+const char *wal__header_check(const uint8_t *p, size_t n, uint64_t *seg_id, uint64_t *first_seq) {
     if (n < WAL_HEADER_BYTES) return "segment header is incomplete";
     if (memcmp(p, WAL_MAGIC, 8) != 0) return "bad magic (not a silt WAL segment)";
-    if (le_get32(p + 28) != crc32c(0, p, 28)) return "segment header checksum mismatch";
+    if (le_get32(p + 36) != crc32c(0, p, 36)) return "segment header checksum mismatch";
     if (le_get32(p + 8) != WAL_VERSION) return "unsupported segment version";
-    *first_seq = le_get64(p + 12);
+    *seg_id = le_get64(p + 12);
+    *first_seq = le_get64(p + 20);
     return NULL;
 }
 
@@ -78,8 +83,8 @@ void wal__frame_encode(uint8_t out[WAL_FRAME_BYTES], uint32_t len, uint32_t payl
     le_put64(out + 8, seq);
 }
 
-const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t expect_seq,
-                              size_t *rec_bytes, char *why, size_t why_len) {
+const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t min_seq,
+                              size_t *rec_bytes, uint64_t *seq_out, char *why, size_t why_len) {
     /* invariant (1) */
     if (avail < WAL_FRAME_BYTES) {
         snprintf(why, why_len, "torn record header (%zu of %d bytes)", avail, WAL_FRAME_BYTES);
@@ -102,12 +107,13 @@ const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t expect_se
         snprintf(why, why_len, "checksum mismatch in record seq %" PRIu64, seq);
         return why;
     }
-    if (seq != expect_seq) {
-        snprintf(why, why_len, "sequence %" PRIu64 " where %" PRIu64 " was expected", seq,
-                 expect_seq);
+    if (seq < min_seq) {
+        snprintf(why, why_len, "sequence %" PRIu64 " where at least %" PRIu64 " was expected",
+                 seq, min_seq);
         return why;
     }
     *rec_bytes = WAL_FRAME_BYTES + (size_t)len;
+    *seq_out = seq;
     return NULL;
 }
 
@@ -124,8 +130,9 @@ int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err) {
     char name[32], path[4096];
     uint8_t hdr[WAL_HEADER_BYTES];
     int rc = SILT_OK;
-    wal_segment_name(first_seq, name);
-    wal__header_encode(hdr, first_seq, time_now_ns());
+    uint64_t id = w->next_seg_id;
+    wal_segment_name(id, name);
+    wal__header_encode(hdr, id, first_seq, time_now_ns());
     for (size_t d = 0; d < w->n_dirs; d++) {
         wal__path(w, d, name, path, sizeof path);
         if ((rc = w->v->open(w->v, path, VFS_RDWR | VFS_CREATE | VFS_EXCL, &w->seg[d], err)))
@@ -135,7 +142,8 @@ int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err) {
         if ((rc = w->v->sync_dir(w->v, w->dirs[d], err))) goto fail;
     }
     w->have_seg = true;
-    w->seg_first_seq = first_seq;
+    w->seg_id = id;
+    w->next_seg_id = id + 1;
     w->seg_off = WAL_HEADER_BYTES;
     pthread_mutex_lock(&w->mu);
     w->stats.segments_created++;
@@ -144,7 +152,9 @@ int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err) {
               w->n_dirs == 1 ? "y" : "ies");
     return SILT_OK;
 fail:
-    /* a half-created segment holds no record; remove what we made (best effort) */
+    /* a half-created segment holds no record; remove what we made (best effort). Its id is
+     * not reused, whatever state the directory is left in. */
+    w->next_seg_id = id + 1;
     for (size_t d = 0; d < w->n_dirs; d++) {
         if (!w->seg[d]) continue;
         w->v->close(w->seg[d]);

@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         buf_append(&seg, data + 1, size - 1);
     } else {
         uint8_t hdr[WAL_HEADER_BYTES];
-        wal__header_encode(hdr, 1, 0);
+        wal__header_encode(hdr, 1, 1, 0);
         buf_append(&seg, hdr, sizeof hdr);
         size_t i = 1;
         uint64_t seq = 1;

@@ -235,6 +235,65 @@ static void test_ingest_decode_never_trusts_bytes(void **state) {
     schema_destroy(s);
 }
 
+static void test_ingest_rejected_lines_leave_no_schema_trace(void **state) {
+    (void)state;
+    schema *s = new_schema();
+    ingest_batch b;
+    /* a line rejected for its type adds none of its other new columns */
+    support_ingest(s, "db", "tc f=1.5 1\n", &b);
+    ingest_batch_fini(&b);
+    support_ingest(s, "db", "tc,newtag=a f=1i,g=2 2\n", &b);
+    assert_int_equal(b.n_rejects, 1);
+    ingest_batch_fini(&b);
+    schema_rdlock(s);
+    schema_table *t = schema_table_find(schema_db_find(s, "db", 2), "tc", 2);
+    assert_non_null(t);
+    assert_int_equal(t->n_cols, 1);
+    assert_null(schema_col_find(t, "newtag", 6));
+    assert_null(schema_col_find(t, "g", 1));
+    schema_unlock(s);
+    /* a request rejected as a whole creates no table or column */
+    ingest_opts o = {"db", 2, LP_PREC_NS, 0, false};
+    ingest_batch_init(&b);
+    const char *lp = "ghost f=1i 1\nbroken\n";
+    assert_int_equal(ingest_build(s, &o, lp, strlen(lp), &b, NULL), SILT_OK);
+    assert_int_equal(b.payload.len, 0);
+    ingest_batch_fini(&b);
+    schema_rdlock(s);
+    assert_null(schema_table_find(schema_db_find(s, "db", 2), "ghost", 5));
+    schema_unlock(s);
+    support_ingest(s, "db", "ghost f=1.5 2\n", &b); /* so the float write is accepted */
+    assert_int_equal(b.n_rejects, 0);
+    ingest_batch_fini(&b);
+    /* a request that writes nothing creates no database */
+    support_ingest(s, "nothing", "", &b);
+    ingest_batch_fini(&b);
+    support_ingest(s, "nothing", "bad line\n", &b);
+    assert_int_equal(b.n_rejects, 1);
+    ingest_batch_fini(&b);
+    schema_rdlock(s);
+    assert_null(schema_db_find(s, "nothing", 7));
+    schema_unlock(s);
+    schema_destroy(s);
+}
+
+static void test_ingest_limits_count_columns_of_this_request(void **state) {
+    (void)state;
+    schema_limits lim = {10, 2, 3};
+    schema *s = schema_create(&lim);
+    ingest_batch b;
+    /* two new tables fit, the third does not; columns: 3 per table across lines */
+    support_ingest(s, "db", "a x=1 1\nb y=1 1\nc z=1 1\na,t=1 x=2,w=3 2\na,t=1 v=1 3\n", &b);
+    assert_int_equal(b.n_lines_ok, 3);
+    assert_int_equal(b.n_rejects, 2);
+    assert_int_equal(b.rejects[0].line_no, 3);
+    assert_non_null(strstr(b.rejects[0].reason, "limit of 2 tables"));
+    assert_int_equal(b.rejects[1].line_no, 5);
+    assert_non_null(strstr(b.rejects[1].reason, "limit of 3 columns"));
+    ingest_batch_fini(&b);
+    schema_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ingest_roundtrip_all_types_and_tables),
@@ -245,6 +304,8 @@ int main(void) {
         cmocka_unit_test(test_ingest_column_limit_rejects_line),
         cmocka_unit_test(test_ingest_time_defaults_to_receipt),
         cmocka_unit_test(test_ingest_decode_never_trusts_bytes),
+        cmocka_unit_test(test_ingest_rejected_lines_leave_no_schema_trace),
+        cmocka_unit_test(test_ingest_limits_count_columns_of_this_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,9 +105,9 @@ static void check_payload(const rec *r, uint64_t i) {
     assert_memory_equal(r->p, p, n);
 }
 
-static char *seg_path(const char *dir, uint64_t first_seq) {
+static char *seg_path(const char *dir, uint64_t seg_id) {
     char name[32];
-    wal_segment_name(first_seq, name);
+    wal_segment_name(seg_id, name);
     char *p = xmalloc(strlen(dir) + 40);
     sprintf(p, "%s/%s", dir, name);
     return p;
@@ -176,7 +176,7 @@ static void test_wal_roundtrip_and_restart(void **state) {
     uint64_t seq;
     assert_int_equal(write_payload(w, 301, &seq), SILT_OK);
     assert_int_equal(seq, 301);
-    char *p = seg_path(dir, 301);
+    char *p = seg_path(dir, 2);
     assert_true(file_size(p) > 0);
     free(p);
     wal_close(w);
@@ -338,7 +338,7 @@ static void test_wal_fsync_failure_poisons_segment(void **state) {
     uint64_t seq;
     assert_int_equal(write_payload(w, 7, &seq), SILT_OK);
     assert_int_equal(seq, 7);
-    char *p7 = seg_path(dir, 7);
+    char *p7 = seg_path(dir, 2);
     assert_true(file_size(p7) > 0);
     free(p7);
     assert_true(vfs_fault_count(fv, VFS_OP_SYNC) > syncs_before);
@@ -505,7 +505,7 @@ static void test_wal_header_only_segment_is_removed(void **state) {
     wal_close(w);
     sink_fini(&s);
     /* an interrupted segment creation: a few header bytes */
-    char *p = seg_path(dir, 4);
+    char *p = seg_path(dir, 2);
     FILE *f = fopen(p, "w");
     fwrite("SILTW", 1, 5, f);
     fclose(f);
@@ -623,6 +623,84 @@ static void test_wal_power_loss_keeps_every_acknowledged_record(void **state) {
     log_set_level(LOG_INFO);
 }
 
+static void test_wal_no_sync_is_applied_before_the_ack(void **state) {
+    (void)state;
+    char *dir = mktemp_dir();
+    const char *dirs[] = {dir};
+    sink s;
+    sink_init(&s);
+    wal *w = open_wal(dirs, 1, NULL, &s, 0, NULL);
+    for (uint64_t i = 1; i <= 30; i++) {
+        uint8_t p[2048];
+        size_t n = payload_for(i, p);
+        assert_int_equal(wal_write(w, p, n, crc32c(0, p, n), WAL_NO_SYNC, NULL, NULL), SILT_OK);
+        pthread_mutex_lock(&s.mu);
+        size_t applied = s.n;
+        pthread_mutex_unlock(&s.mu);
+        assert_int_equal(applied, i); /* queryable when acknowledged */
+    }
+    wal_close(w);
+    sink_fini(&s);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_wal_acked_no_sync_survives_a_failed_sync(void **state) {
+    (void)state;
+    char *dir = mktemp_dir();
+    const char *dirs[] = {dir};
+    vfs *fv = vfs_fault_create(vfs_posix());
+    sink s;
+    sink_init(&s);
+    wal *w = open_wal(dirs, 1, fv, &s, 0, NULL);
+    assert_int_equal(write_payload(w, 1, NULL), SILT_OK);
+    vfs_fault_arm(fv, VFS_OP_SYNC, 1, EIO, false, ".wal");
+    uint8_t p[2048];
+    size_t n = payload_for(2, p);
+    /* acknowledged before the sync, which then fails: the record must not be lost */
+    assert_int_equal(wal_write(w, p, n, crc32c(0, p, n), WAL_NO_SYNC, NULL, NULL), SILT_OK);
+    /* the next write rewrites it from memory into a new segment, ahead of itself */
+    assert_int_equal(write_payload(w, 3, NULL), SILT_OK);
+    wal_close(w);
+    sink_fini(&s);
+    /* truncating the poisoned segment to its last synced record proves the copy came from
+     * the rewrite, not from the page cache */
+    char *p1 = seg_path(dir, 1);
+    assert_int_equal(truncate(p1, rec_offset(2)), 0);
+    sink_init(&s);
+    w = open_wal(dirs, 1, NULL, &s, 0, NULL);
+    assert_int_equal(s.n, 3);
+    for (size_t i = 0; i < 3; i++) check_payload(&s.v[i], i + 1);
+    wal_close(w);
+    sink_fini(&s);
+    /* and with the poisoned copy intact too, the record is replayed exactly once */
+    free(p1);
+    fv->destroy(fv);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_wal_directory_is_locked(void **state) {
+    (void)state;
+    char *dir = mktemp_dir();
+    const char *dirs[] = {dir};
+    sink s;
+    sink_init(&s);
+    wal *w = open_wal(dirs, 1, NULL, &s, 0, NULL);
+    wal_opts o = {.n_dirs = 1, .apply = sink_apply, .apply_arg = &s};
+    o.dirs[0] = dir;
+    wal *w2 = NULL;
+    silt_err err = {0};
+    assert_int_equal(wal_open(&o, &w2, NULL, &err), SILT_EBUSY);
+    assert_non_null(strstr(err.msg, "in use by another silt process"));
+    wal_close(w);
+    assert_int_equal(wal_open(&o, &w2, NULL, &err), SILT_OK); /* released on close */
+    wal_close(w2);
+    sink_fini(&s);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wal_roundtrip_and_restart),
@@ -636,6 +714,9 @@ int main(void) {
         cmocka_unit_test(test_wal_replication_fails_write_if_one_replica_fails),
         cmocka_unit_test(test_wal_header_only_segment_is_removed),
         cmocka_unit_test(test_wal_no_sync_acks_before_sync),
+        cmocka_unit_test(test_wal_no_sync_is_applied_before_the_ack),
+        cmocka_unit_test(test_wal_acked_no_sync_survives_a_failed_sync),
+        cmocka_unit_test(test_wal_directory_is_locked),
         cmocka_unit_test(test_wal_power_loss_keeps_every_acknowledged_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

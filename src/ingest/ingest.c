@@ -541,15 +541,28 @@ static bool rd_str(rd *r, str_view *out) {
 
 #define CORRUPT(what) do { why = (what); goto corrupt; } while (0)
 
+/* Per-call scratch of the decoder: refs, tag values and field values of one series or row. */
+typedef struct dec_scratch {
+    uint32_t *refs;
+    str_view *vals;
+    ingest_value *fv;
+    size_t cap;
+} dec_scratch;
+
+static void grow_scratch(dec_scratch *sc, size_t need) {
+    if (need <= sc->cap && sc->refs) return;
+    sc->cap = need > 16 ? need : 16;
+    sc->refs = xrealloc(sc->refs, sc->cap * sizeof *sc->refs);
+    sc->vals = xrealloc(sc->vals, sc->cap * sizeof *sc->vals);
+    sc->fv = xrealloc(sc->fv, sc->cap * sizeof *sc->fv);
+}
+
 int ingest_decode(const uint8_t *p, size_t n, const ingest_sink *sink, void *arg, silt_err *err) {
     rd r = {p, p + n};
     const char *why = NULL;
     int rc = SILT_OK;
     ingest_col *cols = NULL;
-    uint32_t *refs = NULL;
-    str_view *vals = NULL;
-    ingest_value *fv = NULL;
-    size_t cap_refs = 0;
+    dec_scratch sc = {0};
     str_view db;
     uint32_t n_tables;
     if (n < 1 || p[0] != INGEST_PAYLOAD_VERSION) CORRUPT("unknown payload version");
@@ -578,19 +591,14 @@ int ingest_decode(const uint8_t *p, size_t n, const ingest_sink *sink, void *arg
         for (uint32_t si = 0; si < n_series; si++) {
             uint32_t nt;
             if (!rd_u32(&r, &nt, n_cols)) CORRUPT("tag count");
-            if (nt > cap_refs || !refs) {
-                cap_refs = nt > 16 ? nt : 16;
-                refs = xrealloc(refs, cap_refs * sizeof *refs);
-                vals = xrealloc(vals, cap_refs * sizeof *vals);
-                fv = xrealloc(fv, cap_refs * sizeof *fv);
-            }
+            grow_scratch(&sc, nt);
             for (uint32_t k = 0; k < nt; k++) {
-                if (!rd_u32(&r, &refs[k], n_cols ? n_cols - 1 : 0) || !n_cols ||
-                    cols[refs[k]].kind != SCHEMA_TAG)
+                if (!rd_u32(&r, &sc.refs[k], n_cols ? n_cols - 1 : 0) || !n_cols ||
+                    cols[sc.refs[k]].kind != SCHEMA_TAG)
                     CORRUPT("tag column reference");
-                if (!rd_str(&r, &vals[k])) CORRUPT("tag value");
+                if (!rd_str(&r, &sc.vals[k])) CORRUPT("tag value");
             }
-            if (sink->series && (rc = sink->series(arg, si, refs, vals, nt))) goto out;
+            if (sink->series && (rc = sink->series(arg, si, sc.refs, sc.vals, nt))) goto out;
         }
         uint64_t rows_len;
         if (!rd_u32(&r, &n_rows, (uint64_t)(r.end - r.p))) CORRUPT("row count");
@@ -604,40 +612,35 @@ int ingest_decode(const uint8_t *p, size_t n, const ingest_sink *sink, void *arg
             if (!rd_bytes(&rr, 8, &tb)) CORRUPT("row time");
             int64_t t = (int64_t)le_get64((const uint8_t *)tb.p);
             if (!rd_u32(&rr, &nf, n_cols)) CORRUPT("field count");
-            if (nf > cap_refs || !refs) {
-                cap_refs = nf > 16 ? nf : 16;
-                refs = xrealloc(refs, cap_refs * sizeof *refs);
-                vals = xrealloc(vals, cap_refs * sizeof *vals);
-                fv = xrealloc(fv, cap_refs * sizeof *fv);
-            }
+            grow_scratch(&sc, nf);
             for (uint32_t k = 0; k < nf; k++) {
                 str_view vb;
-                if (!rd_u32(&rr, &refs[k], n_cols ? n_cols - 1 : 0) || !n_cols ||
-                    cols[refs[k]].kind != SCHEMA_FIELD)
+                if (!rd_u32(&rr, &sc.refs[k], n_cols ? n_cols - 1 : 0) || !n_cols ||
+                    cols[sc.refs[k]].kind != SCHEMA_FIELD)
                     CORRUPT("field column reference");
-                switch (cols[refs[k]].type) {
+                switch (cols[sc.refs[k]].type) {
                     case LP_FLOAT:
                         if (!rd_bytes(&rr, 8, &vb)) CORRUPT("float value");
                         {
                             uint64_t bits = le_get64((const uint8_t *)vb.p);
-                            memcpy(&fv[k].v.f, &bits, 8);
+                            memcpy(&sc.fv[k].v.f, &bits, 8);
                         }
                         break;
                     case LP_INT:
                     case LP_UINT:
                         if (!rd_bytes(&rr, 8, &vb)) CORRUPT("integer value");
-                        fv[k].v.u = le_get64((const uint8_t *)vb.p);
+                        sc.fv[k].v.u = le_get64((const uint8_t *)vb.p);
                         break;
                     case LP_BOOL:
                         if (!rd_bytes(&rr, 1, &vb) || (uint8_t)vb.p[0] > 1) CORRUPT("boolean value");
-                        fv[k].v.b = vb.p[0] != 0;
+                        sc.fv[k].v.b = vb.p[0] != 0;
                         break;
                     case LP_STRING:
-                        if (!rd_str(&rr, &fv[k].s)) CORRUPT("string value");
+                        if (!rd_str(&rr, &sc.fv[k].s)) CORRUPT("string value");
                         break;
                 }
             }
-            if (sink->row && (rc = sink->row(arg, sref, t, refs, fv, nf))) goto out;
+            if (sink->row && (rc = sink->row(arg, sref, t, sc.refs, sc.fv, nf))) goto out;
         }
         if (rr.p != rows_end) CORRUPT("rows length does not match the rows");
         r.p = rows_end;
@@ -645,9 +648,9 @@ int ingest_decode(const uint8_t *p, size_t n, const ingest_sink *sink, void *arg
     if (r.p != r.end) CORRUPT("trailing bytes");
 out:
     free(cols);
-    free(refs);
-    free(vals);
-    free(fv);
+    free(sc.refs);
+    free(sc.vals);
+    free(sc.fv);
     return rc;
 corrupt:
     rc = SILT_FAIL(err, SILT_ECORRUPT, "ingest payload: bad %s at byte %zu", why,

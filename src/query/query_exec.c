@@ -33,25 +33,6 @@ static inline int sv_cmp(str_view a, str_view b) {
     return a.n < b.n ? -1 : a.n > b.n;
 }
 
-static inline bool holds(qop op, int c) {
-    switch (op) {
-        case QOP_EQ:
-            return c == 0;
-        case QOP_NE:
-            return c != 0;
-        case QOP_LT:
-            return c < 0;
-        case QOP_LE:
-            return c <= 0;
-        case QOP_GT:
-            return c > 0;
-        case QOP_GE:
-            return c >= 0 && c != 2;
-        default:
-            return false;
-    }
-}
-
 /* One branch-free selection loop. Reads in[k] before writing out[n] (n <= k), so in and out
  * may be the same array. Values of NULL rows are read but never selected. */
 #define SEL_LOOP(COND)                                                                             \
@@ -128,14 +109,14 @@ static size_t eval_cmp(const qpred *p, const query_vec *v, const uint32_t *in, s
             const double *x = v->f64;
             if (!x) return 0;
             qop op = p->op;
-            SEL_LOOP(holds(op, query__cmp_f64_i64(x[i], p->c.i)));
+            SEL_LOOP(query__op_holds(op, query__cmp_f64_i64(x[i], p->c.i)));
             break;
         }
         case QK_F64_U64: {
             const double *x = v->f64;
             if (!x) return 0;
             qop op = p->op;
-            SEL_LOOP(holds(op, query__cmp_f64_u64(x[i], p->c.u)));
+            SEL_LOOP(query__op_holds(op, query__cmp_f64_u64(x[i], p->c.u)));
             break;
         }
         case QK_BOOL: {
@@ -159,7 +140,7 @@ static size_t eval_cmp(const qpred *p, const query_vec *v, const uint32_t *in, s
                     r = (x[i].n == c.n && (c.n == 0 || memcmp(x[i].p, c.p, c.n) == 0)) ? 0 : 1;
                 else
                     r = sv_cmp(x[i], c);
-                if (holds(op, r)) out[n++] = i;
+                if (query__op_holds(op, r)) out[n++] = i;
             }
             break;
         }

@@ -201,6 +201,22 @@ typedef enum qop {
     QOP_SUB,
 } qop;
 
+/* Does a three-way comparison result (-1, 0, 1; 2 = unordered, a NaN) satisfy op? Unordered
+ * satisfies only <> (IEEE 754). Shared by the planner's constant folding and the executor's
+ * kernels so the two always agree. */
+static inline bool query__op_holds(qop op, int c) {
+    if (c == 2) return op == QOP_NE;
+    switch (op) {
+        case QOP_EQ: return c == 0;
+        case QOP_NE: return c != 0;
+        case QOP_LT: return c < 0;
+        case QOP_LE: return c <= 0;
+        case QOP_GT: return c > 0;
+        case QOP_GE: return c >= 0;
+        default: return false;
+    }
+}
+
 const char *query__op_name(qop op); /* "=", "<>", ... */
 
 typedef struct qexpr qexpr;

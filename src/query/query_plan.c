@@ -109,26 +109,6 @@ static qop op_flip(qop op) {
     }
 }
 
-/* Does a three-way result (-1, 0, 1; 2 = unordered) satisfy op? */
-static bool op_holds(qop op, int c) {
-    if (c == 2) return op == QOP_NE;
-    switch (op) {
-        case QOP_EQ:
-            return c == 0;
-        case QOP_NE:
-            return c != 0;
-        case QOP_LT:
-            return c < 0;
-        case QOP_LE:
-            return c <= 0;
-        case QOP_GT:
-            return c > 0;
-        case QOP_GE:
-            return c >= 0;
-        default:
-            return false;
-    }
-}
 
 int query__num_cmp(const qval *a, const qval *b) {
     if (a->type == QT_FLOAT && b->type == QT_FLOAT) {
@@ -550,7 +530,7 @@ static qpred *new_pred(binder *b, qpred_kind kind) {
 /* The result of "col op v" when every non-NULL value of col compares as `side` (-1: all
  * less than v, 1: all greater): TRUE where col is not NULL, or never. */
 static qpred *pred_side(binder *b, uint32_t pos, qop op, int side) {
-    if (!op_holds(op, side)) return new_pred(b, QP_NONE);
+    if (!query__op_holds(op, side)) return new_pred(b, QP_NONE);
     qpred *p = new_pred(b, QP_NOT_NULL);
     p->col = pos;
     return p;
@@ -753,7 +733,7 @@ static int const_cmp(binder *b, qval l, qop op, qval r, int *rc) {
     } else {
         goto mismatch;
     }
-    return op_holds(op, c) ? 1 : 0;
+    return query__op_holds(op, c) ? 1 : 0;
 mismatch:
     *rc = cannot_compare(b, &l, &r);
     return 0;

@@ -21,7 +21,7 @@ CC_fuzz := clang
 CC := $(CC_$(VARIANT))
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 -Werror
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -MMD -MP
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -g $(WARN) -MMD -MP -I/usr/include/postgresql
 CFLAGS_release := -O2 -DNDEBUG
 CFLAGS_debug := -O0 -g3 -DSILT_INJECTION
 CFLAGS_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -33,10 +33,10 @@ CFLAGS := $(BASE_CFLAGS) $(CFLAGS_$(VARIANT)) $(EXTRA_CFLAGS)
 LDFLAGS_asan := -fsanitize=address,undefined
 LDFLAGS_fuzz := -fsanitize=address,undefined
 LDFLAGS := -pthread $(LDFLAGS_$(VARIANT))
-LIBS := -lmicrohttpd -lcurl -lz -lzstd -lxxhash -ljansson -lm
+LIBS := -lmicrohttpd -lcurl -lz -lzstd -lsnappy -lxxhash -ljansson -lsqlite3 -lpq -lm
 
 # every module's sources; main.c is the program, the rest is libsilt.a
-MODULES := util conf lp schema ingest wal buffer query server cli
+MODULES := util conf lp schema ingest wal buffer parquet objstore catalog query store jobs server cli
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c src/$(m)/*/*.c))
 LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libsilt.a
@@ -114,13 +114,22 @@ run: deps
 # ------------------------------------------------------------------ tests
 
 # `make test` is what CI runs (.ci/run): unit tests under ASan+UBSan, then the end-to-end
-# and crash suites against the asan binary, then the fuzz corpora as regression tests.
+# and crash suites against the asan binary in both storage configurations (embedded: file
+# object store + SQLite; distributed: Ceph RGW + PostgreSQL), then the fuzz corpora as
+# regression tests. mk/with-servers.sh starts PostgreSQL and the S3 server on 127.0.0.1 for
+# the duration and stops them.
 test: test-deps
 	$(MAKE) VARIANT=asan build-tests
-	$(MAKE) VARIANT=asan test-unit
-	$(MAKE) VARIANT=asan test-e2e
+	bash mk/with-servers.sh $(MAKE) --no-print-directory VARIANT=asan test-unit test-e2e-all
 	$(MAKE) test-fuzz
 	@echo "make test: all passed"
+
+.PHONY: test-e2e-all
+test-e2e-all: $(BIN)
+	@echo "== end-to-end, embedded storage (file + SQLite)"
+	SILT_E2E_CONFIG=embedded $(MAKE) --no-print-directory test-e2e
+	@echo "== end-to-end, distributed storage (S3 + PostgreSQL)"
+	SILT_E2E_CONFIG=distributed $(MAKE) --no-print-directory test-e2e
 
 .PHONY: build-tests
 build-tests: $(BIN) $(UNIT_BIN)

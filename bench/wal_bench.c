@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 static int apply(void *arg, uint64_t seq, const uint8_t *p, size_t n) {
-    (void)seq;
-    return buffer_apply(arg, p, n, NULL);
+    return buffer_apply(arg, seq, p, n, NULL);
 }
 
 static int cmp_d(const void *a, const void *b) {

@@ -13,9 +13,13 @@
  *                 validity byte array
  *   chunk->sr[]   per series, its row indexes sorted by time: the merge index (a write whose
  *                 time is above the series' last time appends without a search)
- * Locks: buffer.mu guards the tables array; btable.lock (rwlock) guards everything in a table.
- * The applier (one thread) holds the write lock of one table while applying a record's rows
- * for it; scans hold the read lock only while copying one batch. Never both at once.
+ * A generation (bgen) holds one such table set; the buffer holds the active generation and
+ * the frozen ones, oldest first.
+ * Locks, in order: buffer.apply_mu (held for a whole record by buffer_apply, and by
+ * buffer_freeze, so a freeze never splits a record) > buffer.mu (the active pointer and the
+ * frozen list) > bgen.mu (a generation's tables array) > btable.lock (rwlock: everything in a
+ * table). The applier holds the write lock of one table while applying a record's rows for
+ * it; scans hold the read lock only while copying one batch.
  */
 #include "buffer.h"
 
@@ -89,16 +93,32 @@ typedef struct btable {
     uint32_t n_chunks;
     size_t cap_chunks;
     uint32_t last_chunk;
+    int64_t min_time, max_time; /* of its rows; min > max while empty */
+    uint64_t n_rows;
 } btable;
 
-struct buffer {
-    schema *s;
+struct buffer_gen {
+    _Atomic int refs;
+    buffer *owner;
     pthread_mutex_t mu;
     btable **tables; /* by schema table id; protected by mu (the array, not the tables) */
     size_t cap_tables;
-    _Atomic uint64_t rows, merged, bytes, chunks, series, skipped;
+    uint64_t min_seq, max_seq; /* written by the applier; read once frozen or under apply_mu */
+    _Atomic int64_t first_write_ns;
+    _Atomic uint64_t rows, bytes, chunks, series;
+};
 
-    /* applier state (one thread at a time, see buffer_apply) */
+struct buffer {
+    schema *s;
+    pthread_mutex_t apply_mu;
+    pthread_mutex_t mu;
+    buffer_gen *active;  /* protected by mu (and apply_mu for replacing it) */
+    buffer_gen **frozen; /* oldest first; protected by mu */
+    size_t n_frozen, cap_frozen;
+    _Atomic uint64_t merged, skipped;
+
+    /* applier state (one thread at a time, under apply_mu) */
+    buffer_gen *gen;      /* the generation being applied to */
     btable *cur;          /* write-locked table of the record being applied, or NULL */
     uint32_t *col_ids;    /* record col ref -> schema col id (UINT32_MAX: skipped) */
     uint8_t *col_types;
@@ -116,10 +136,20 @@ static size_t elem_size(uint8_t type) {
     }
 }
 
+static buffer_gen *gen_new(buffer *b) {
+    buffer_gen *g = xcalloc(1, sizeof *g);
+    g->refs = 1;
+    g->owner = b;
+    pthread_mutex_init(&g->mu, NULL);
+    return g;
+}
+
 buffer *buffer_create(schema *s) {
     buffer *b = xcalloc(1, sizeof *b);
     b->s = s;
     pthread_mutex_init(&b->mu, NULL);
+    pthread_mutex_init(&b->apply_mu, NULL);
+    b->active = gen_new(b);
     return b;
 }
 
@@ -140,10 +170,9 @@ static void chunk_free(bchunk *c) {
     free(c);
 }
 
-void buffer_destroy(buffer *b) {
-    if (!b) return;
-    for (size_t t = 0; t < b->cap_tables; t++) {
-        btable *bt = b->tables[t];
+static void gen_free(buffer_gen *g) {
+    for (size_t t = 0; t < g->cap_tables; t++) {
+        btable *bt = g->tables[t];
         if (!bt) continue;
         for (uint32_t i = 0; i < bt->n_chunks; i++) chunk_free(bt->chunks[i]);
         free(bt->chunks);
@@ -160,25 +189,39 @@ void buffer_destroy(buffer *b) {
         pthread_rwlock_destroy(&bt->lock);
         free(bt);
     }
-    free(b->tables);
+    free(g->tables);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+void buffer_gen_unref(buffer_gen *g) {
+    if (g && atomic_fetch_sub(&g->refs, 1) == 1) gen_free(g);
+}
+
+void buffer_destroy(buffer *b) {
+    if (!b) return;
+    buffer_gen_unref(b->active);
+    for (size_t i = 0; i < b->n_frozen; i++) buffer_gen_unref(b->frozen[i]);
+    free(b->frozen);
     free(b->col_ids);
     free(b->col_types);
     free(b->sids);
     buf_free(&b->key);
     pthread_mutex_destroy(&b->mu);
+    pthread_mutex_destroy(&b->apply_mu);
     free(b);
 }
 
-static btable *table_get(buffer *b, uint32_t id, bool create) {
-    pthread_mutex_lock(&b->mu);
-    btable *t = id < b->cap_tables ? b->tables[id] : NULL;
+static btable *table_get(buffer_gen *g, uint32_t id, bool create) {
+    pthread_mutex_lock(&g->mu);
+    btable *t = id < g->cap_tables ? g->tables[id] : NULL;
     if (!t && create) {
-        if (id >= b->cap_tables) {
-            size_t nc = b->cap_tables ? b->cap_tables : 16;
+        if (id >= g->cap_tables) {
+            size_t nc = g->cap_tables ? g->cap_tables : 16;
             while (nc <= id) nc *= 2;
-            b->tables = xrealloc(b->tables, nc * sizeof *b->tables);
-            memset(b->tables + b->cap_tables, 0, (nc - b->cap_tables) * sizeof *b->tables);
-            b->cap_tables = nc;
+            g->tables = xrealloc(g->tables, nc * sizeof *g->tables);
+            memset(g->tables + g->cap_tables, 0, (nc - g->cap_tables) * sizeof *g->tables);
+            g->cap_tables = nc;
         }
         t = xcalloc(1, sizeof *t);
         pthread_rwlockattr_t a;
@@ -187,10 +230,67 @@ static btable *table_get(buffer *b, uint32_t id, bool create) {
         pthread_rwlock_init(&t->lock, &a);
         pthread_rwlockattr_destroy(&a);
         arena_init(&t->keys, 16 * 1024);
-        b->tables[id] = t;
+        t->min_time = INT64_MAX;
+        t->max_time = INT64_MIN;
+        g->tables[id] = t;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return t;
+}
+
+buffer_gen *buffer_freeze(buffer *b) {
+    pthread_mutex_lock(&b->apply_mu); /* never split a record */
+    pthread_mutex_lock(&b->mu);
+    buffer_gen *g = b->active;
+    if (!g->rows) {
+        pthread_mutex_unlock(&b->mu);
+        pthread_mutex_unlock(&b->apply_mu);
+        return NULL;
+    }
+    XGROW(b->frozen, b->cap_frozen, b->n_frozen + 1);
+    b->frozen[b->n_frozen++] = g; /* the buffer's reference moves to the frozen list */
+    b->active = gen_new(b);
+    atomic_fetch_add(&g->refs, 1); /* the caller's */
+    pthread_mutex_unlock(&b->mu);
+    pthread_mutex_unlock(&b->apply_mu);
+    return g;
+}
+
+buffer_gen *buffer_oldest_frozen(buffer *b) {
+    pthread_mutex_lock(&b->mu);
+    buffer_gen *g = b->n_frozen ? b->frozen[0] : NULL;
+    if (g) atomic_fetch_add(&g->refs, 1);
+    pthread_mutex_unlock(&b->mu);
+    return g;
+}
+
+void buffer_drop_frozen(buffer *b, buffer_gen *g) {
+    pthread_mutex_lock(&b->mu);
+    size_t i = 0;
+    while (i < b->n_frozen && b->frozen[i] != g) i++;
+    bool found = i < b->n_frozen;
+    if (found) {
+        memmove(b->frozen + i, b->frozen + i + 1, (b->n_frozen - i - 1) * sizeof *b->frozen);
+        b->n_frozen--;
     }
     pthread_mutex_unlock(&b->mu);
-    return t;
+    if (found) buffer_gen_unref(g);
+}
+
+void buffer_gen_get_info(buffer_gen *g, buffer_gen_info *out) {
+    out->min_seq = g->min_seq;
+    out->max_seq = g->max_seq;
+    out->rows = g->rows;
+    out->bytes = g->bytes;
+    out->first_write_ns = g->first_write_ns;
+}
+
+void buffer_active_info(buffer *b, buffer_gen_info *out) {
+    pthread_mutex_lock(&b->apply_mu); /* consistent seqs */
+    pthread_mutex_lock(&b->mu);
+    buffer_gen_get_info(b->active, out);
+    pthread_mutex_unlock(&b->mu);
+    pthread_mutex_unlock(&b->apply_mu);
 }
 
 /* ------------------------------------------------------------------ applying */
@@ -237,7 +337,7 @@ static int sink_table(void *arg, str_view db, str_view tname, const ingest_col *
     uint32_t n_table_cols = st->n_cols;
     uint32_t table_id = st->id;
     /* tag slots for new tag columns: decided while the schema is locked */
-    btable *t = table_get(b, table_id, true);
+    btable *t = table_get(b->gen, table_id, true);
     pthread_rwlock_wrlock(&t->lock);
     b->cur = t;
     if (t->n_slot_of_col < n_table_cols) {
@@ -313,7 +413,7 @@ static int sink_series(void *arg, uint32_t ref, const uint32_t *tag_refs, const 
         memcpy(key, b->key.p, b->key.len);
         sid = t->n_series++;
         hmap_put(&t->series_map, key, b->key.len, h, sid);
-        b->series++;
+        b->gen->series++;
     }
     if (pairs != tp) free(pairs);
     XGROW(b->sids, b->cap_sids, (size_t)ref + 1);
@@ -341,7 +441,7 @@ static bchunk *chunk_for(buffer *b, btable *t, int64_t day) {
     t->chunks[lo] = c;
     t->n_chunks++;
     t->last_chunk = lo;
-    b->chunks++;
+    b->gen->chunks++;
     return c;
 }
 
@@ -349,7 +449,7 @@ static inline int64_t row_time(const bchunk *c, uint32_t r) {
     return c->blocks[r / BLOCK_ROWS]->time[r % BLOCK_ROWS];
 }
 
-static bcol *col_get(bblock *bl, size_t id, uint8_t type) {
+static bcol *col_get(buffer_gen *g, bblock *bl, size_t id, uint8_t type) {
     if (id >= bl->n_cols) {
         bl->cols = xrealloc(bl->cols, (id + 1) * sizeof *bl->cols);
         memset(bl->cols + bl->n_cols, 0, (id + 1 - bl->n_cols) * sizeof *bl->cols);
@@ -360,6 +460,7 @@ static bcol *col_get(bblock *bl, size_t id, uint8_t type) {
         col->type = type;
         col->vals = xmalloc((size_t)BLOCK_ROWS * elem_size(type));
         col->valid = xcalloc(BLOCK_ROWS, 1); /* rows before the column's first value: NULL */
+        g->bytes += (uint64_t)BLOCK_ROWS * (elem_size(type) + 1);
     }
     return col;
 }
@@ -373,6 +474,7 @@ static uint32_t chunk_append(buffer *b, bchunk *c, int64_t time, uint32_t sid) {
         bl->cols = NULL;
         bl->n_cols = 0;
         c->blocks[c->n_blocks++] = bl;
+        b->gen->bytes += sizeof *bl;
     }
     bblock *bl = c->blocks[bi];
     bl->time[k] = time;
@@ -380,7 +482,7 @@ static uint32_t chunk_append(buffer *b, bchunk *c, int64_t time, uint32_t sid) {
     for (size_t i = 0; i < bl->n_cols; i++)
         if (bl->cols[i].type) bl->cols[i].valid[k] = 0;
     c->n_rows++;
-    b->rows++;
+    b->gen->rows++;
     return r;
 }
 
@@ -391,6 +493,8 @@ static int sink_row(void *arg, uint32_t sref, int64_t time, const uint32_t *refs
     if (!t) return SILT_ESCHEMA;
     uint32_t sid = b->sids[sref];
     bchunk *c = chunk_for(b, t, time_day(time));
+    if (time < t->min_time) t->min_time = time;
+    if (time > t->max_time) t->max_time = time;
     if (sid >= c->n_sr) {
         size_t nn = c->n_sr ? c->n_sr : 16;
         while (nn <= sid) nn *= 2;
@@ -418,6 +522,7 @@ static int sink_row(void *arg, uint32_t sref, int64_t time, const uint32_t *refs
         b->merged++;
     } else {
         row = chunk_append(b, c, time, sid);
+        t->n_rows++;
         if (s->n == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 64;
             s->rows = xrealloc(s->rows, s->cap * sizeof *s->rows);
@@ -436,7 +541,7 @@ static int sink_row(void *arg, uint32_t sref, int64_t time, const uint32_t *refs
         uint8_t type = b->col_types[refs[i]];
         bblock *bl = c->blocks[row / BLOCK_ROWS];
         size_t k = row % BLOCK_ROWS;
-        bcol *col = id < bl->n_cols && bl->cols[id].type ? &bl->cols[id] : col_get(bl, id, type);
+        bcol *col = id < bl->n_cols && bl->cols[id].type ? &bl->cols[id] : col_get(b->gen, bl, id, type);
         switch (type) {
             case LP_FLOAT: memcpy(col->vals + k * 8, &vals[i].v.f, 8); break;
             case LP_INT:
@@ -446,6 +551,7 @@ static int sink_row(void *arg, uint32_t sref, int64_t time, const uint32_t *refs
                 str_view sv = {arena_strndup(&c->strs, vals[i].s.p, vals[i].s.n), vals[i].s.n};
                 memcpy(col->vals + k * sizeof sv, &sv, sizeof sv);
                 c->str_bytes += vals[i].s.n + 1;
+                b->gen->bytes += vals[i].s.n + 1;
                 break;
             }
         }
@@ -454,10 +560,19 @@ static int sink_row(void *arg, uint32_t sref, int64_t time, const uint32_t *refs
     return SILT_OK;
 }
 
-int buffer_apply(buffer *b, const uint8_t *payload, size_t len, silt_err *err) {
+int buffer_apply(buffer *b, uint64_t seq, const uint8_t *payload, size_t len, silt_err *err) {
     static const ingest_sink sink = {sink_table, sink_series, sink_row};
+    pthread_mutex_lock(&b->apply_mu);
+    pthread_mutex_lock(&b->mu);
+    buffer_gen *g = b->gen = b->active;
+    pthread_mutex_unlock(&b->mu);
     int rc = ingest_decode(payload, len, &sink, b, err);
     release_cur(b);
+    if (!g->min_seq || seq < g->min_seq) g->min_seq = seq;
+    if (seq > g->max_seq) g->max_seq = seq;
+    if (!g->first_write_ns) g->first_write_ns = time_now_ns();
+    b->gen = NULL;
+    pthread_mutex_unlock(&b->apply_mu);
     if (rc && rc != SILT_ECORRUPT) rc = SILT_FAIL(err, rc, "applying a write: %s", silt_strerror(rc));
     return rc;
 }
@@ -562,13 +677,25 @@ typedef struct scan_buf {
     uint8_t *valid;
 } scan_buf;
 
-static int src_scan(const query_source *qs, const query_scan_req *req, query_batch_fn fn,
-                    void *arg, silt_err *err) {
-    buffer *b = qs->ctx;
-    const table_info *ti = req->schema ? req->schema->owner_data : NULL;
+/* A query_part over one generation's rows of one table. */
+typedef struct gen_part {
+    buffer_gen *g;
+    uint32_t table_id;
+} gen_part;
+
+static int gen_part_scan(query_part *p, const query_table *qt, const size_t *col_idx,
+                         size_t n_cols, int64_t t_min, int64_t t_max, query_batch_fn fn,
+                         void *arg, silt_err *err) {
+    gen_part *gp = p->ctx;
+    const table_info *ti = qt->owner_data;
     if (!ti) return SILT_FAIL(err, SILT_EINVAL, "scan without a table schema");
-    btable *t = table_get(b, ti->table_id, false);
-    if (!t) return SILT_OK; /* created in the schema, no row applied yet */
+    btable *t = table_get(gp->g, gp->table_id, false);
+    if (!t) return SILT_OK;
+    struct {
+        const size_t *col_idx;
+        size_t n_cols;
+        int64_t t_min, t_max;
+    } rq = {col_idx, n_cols, t_min, t_max}, *req = &rq;
     size_t nc = req->n_cols;
     scan_buf *sb = xcalloc(nc ? nc : 1, sizeof *sb);
     query_vec *vecs = xcalloc(nc ? nc : 1, sizeof *vecs);
@@ -667,38 +794,256 @@ done:
     return rc;
 }
 
+static void gen_part_release(query_part *p) {
+    gen_part *gp = p->ctx;
+    buffer_gen_unref(gp->g);
+    free(gp);
+}
+
+static void add_part(buffer_gen *g, uint32_t table_id, query_part **parts, size_t *n,
+                     size_t *cap) {
+    btable *t = table_get(g, table_id, false);
+    if (!t) return;
+    pthread_rwlock_rdlock(&t->lock);
+    uint64_t rows = t->n_rows;
+    int64_t lo = t->min_time, hi = t->max_time;
+    pthread_rwlock_unlock(&t->lock);
+    if (!rows) return;
+    gen_part *gp = xmalloc(sizeof *gp);
+    gp->g = g;
+    gp->table_id = table_id;
+    atomic_fetch_add(&g->refs, 1);
+    XGROW(*parts, *cap, *n + 1);
+    (*parts)[(*n)++] = (query_part){lo, hi, rows, gp, gen_part_scan, gen_part_release};
+}
+
+void buffer_table_parts(buffer *b, uint32_t table_id, query_part **parts, size_t *n,
+                        size_t *cap) {
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < b->n_frozen; i++) add_part(b->frozen[i], table_id, parts, n, cap);
+    add_part(b->active, table_id, parts, n, cap);
+    pthread_mutex_unlock(&b->mu);
+}
+
+uint32_t buffer_query_table_id(const query_table *t) {
+    const table_info *ti = t->owner_data;
+    return ti ? ti->table_id : UINT32_MAX;
+}
+
+static int src_scan(const query_source *qs, const query_scan_req *req, query_batch_fn fn,
+                    void *arg, silt_err *err) {
+    buffer *b = qs->ctx;
+    if (!req->schema || !req->schema->owner_data)
+        return SILT_FAIL(err, SILT_EINVAL, "scan without a table schema");
+    query_part *parts = NULL;
+    size_t n = 0, cap = 0;
+    buffer_table_parts(b, buffer_query_table_id(req->schema), &parts, &n, &cap);
+    int rc = query_merge_scan(parts, n, req->schema, req, fn, arg, err);
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].release) parts[i].release(&parts[i]);
+    free(parts);
+    return rc;
+}
+
 void buffer_source(buffer *b, query_source *out) {
     *out = (query_source){b, src_db_exists, src_list_tables, src_table_schema, src_table_release,
                          src_scan};
 }
 
+static void gen_stats(buffer_gen *g, buffer_stats *out) {
+    out->rows += g->rows;
+    out->bytes += g->bytes;
+    out->chunks += g->chunks;
+    out->series += g->series;
+}
+
 void buffer_get_stats(buffer *b, buffer_stats *out) {
     memset(out, 0, sizeof *out);
-    out->rows = b->rows;
     out->merged_rows = b->merged;
-    out->chunks = b->chunks;
-    out->series = b->series;
     out->skipped_values = b->skipped;
-    /* approximate: per row time + series + merge index + per field value/validity */
-    uint64_t bytes = 0;
     pthread_mutex_lock(&b->mu);
-    for (size_t i = 0; i < b->cap_tables; i++) {
-        btable *t = b->tables[i];
+    gen_stats(b->active, out);
+    for (size_t i = 0; i < b->n_frozen; i++) gen_stats(b->frozen[i], out);
+    out->frozen_gens = b->n_frozen;
+    pthread_mutex_unlock(&b->mu);
+}
+
+uint64_t buffer_bytes(buffer *b) {
+    pthread_mutex_lock(&b->mu);
+    uint64_t bytes = b->active->bytes;
+    for (size_t i = 0; i < b->n_frozen; i++) bytes += b->frozen[i]->bytes;
+    pthread_mutex_unlock(&b->mu);
+    return bytes;
+}
+
+/* ------------------------------------------------------------------ export for persisting */
+
+int buffer_gen_chunks(buffer_gen *g, buffer_chunk_desc **out, size_t *n) {
+    buffer_chunk_desc *v = NULL;
+    size_t cnt = 0, cap = 0;
+    pthread_mutex_lock(&g->mu);
+    size_t n_tables = g->cap_tables;
+    pthread_mutex_unlock(&g->mu);
+    for (size_t id = 0; id < n_tables; id++) {
+        btable *t = table_get(g, (uint32_t)id, false);
         if (!t) continue;
         pthread_rwlock_rdlock(&t->lock);
-        for (uint32_t c = 0; c < t->n_chunks; c++) {
-            bchunk *ch = t->chunks[c];
-            bytes += ch->str_bytes + (uint64_t)ch->n_rows * 4; /* + merge index */
-            for (size_t k = 0; k < ch->n_blocks; k++) {
-                const bblock *bl = ch->blocks[k];
-                bytes += sizeof *bl;
-                for (size_t j = 0; j < bl->n_cols; j++)
-                    if (bl->cols[j].type)
-                        bytes += (uint64_t)BLOCK_ROWS * (elem_size(bl->cols[j].type) + 1);
+        for (uint32_t i = 0; i < t->n_chunks; i++) {
+            bchunk *c = t->chunks[i];
+            if (!c->n_rows) continue;
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            for (uint32_t r = 0; r < c->n_rows; r++) {
+                int64_t tm = row_time(c, r);
+                if (tm < lo) lo = tm;
+                if (tm > hi) hi = tm;
             }
+            XGROW(v, cap, cnt + 1);
+            v[cnt++] = (buffer_chunk_desc){(uint32_t)id, c->day, c->n_rows, lo, hi};
         }
         pthread_rwlock_unlock(&t->lock);
     }
-    pthread_mutex_unlock(&b->mu);
-    out->bytes = bytes;
+    *out = v;
+    *n = cnt;
+    return SILT_OK;
+}
+
+typedef struct sort_ctx {
+    const btable *t;
+    const uint32_t *slots; /* slot + 1 per sort tag (0: the table has no such tag) */
+    size_t n;
+} sort_ctx;
+
+static _Thread_local const sort_ctx *tl_sort;
+
+static int cmp_series(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const sort_ctx *sc = tl_sort;
+    const bseries *sx = &sc->t->series[x], *sy = &sc->t->series[y];
+    for (size_t i = 0; i < sc->n; i++) {
+        uint32_t slot1 = sc->slots[i];
+        if (!slot1) continue;
+        uint32_t cx = slot1 - 1 < sx->n_slots ? sx->codes[slot1 - 1] : 0;
+        uint32_t cy = slot1 - 1 < sy->n_slots ? sy->codes[slot1 - 1] : 0;
+        if (cx == cy) continue;
+        if (!cx) return -1; /* no value sorts first */
+        if (!cy) return 1;
+        str_view vx = sc->t->dicts[slot1 - 1].vals[cx - 1], vy = sc->t->dicts[slot1 - 1].vals[cy - 1];
+        size_t m = vx.n < vy.n ? vx.n : vy.n;
+        int c = m ? memcmp(vx.p, vy.p, m) : 0;
+        if (c) return c;
+        if (vx.n != vy.n) return vx.n < vy.n ? -1 : 1;
+    }
+    return x < y ? -1 : x > y;
+}
+
+typedef struct export_mem {
+    uint8_t *vals;
+    str_view *str;
+    uint8_t *valid;
+} export_mem;
+
+/* Hand the first n rows gathered in cm to the batch callback. */
+static int export_flush(const buffer_export_col *cols, size_t n_cols, const export_mem *cm,
+                        query_vec *vecs, size_t n,
+                        int (*batch)(void *arg, const query_vec *vecs, size_t n), void *arg) {
+    for (size_t i = 0; i < n_cols; i++) {
+        query_vec *v = &vecs[i];
+        memset(v, 0, sizeof *v);
+        v->valid = cm[i].valid;
+        if (cols[i].col_id == UINT32_MAX) v->i64 = (const int64_t *)(void *)cm[i].vals;
+        else if (cols[i].is_tag) v->str = cm[i].str;
+        else switch (cols[i].type) {
+            case LP_FLOAT: v->f64 = (const double *)(void *)cm[i].vals; break;
+            case LP_INT: v->i64 = (const int64_t *)(void *)cm[i].vals; break;
+            case LP_UINT: v->u64 = (const uint64_t *)(void *)cm[i].vals; break;
+            case LP_BOOL: v->b = cm[i].vals; break;
+            case LP_STRING: v->str = (const str_view *)(void *)cm[i].vals; break;
+        }
+    }
+    return batch(arg, vecs, n);
+}
+
+int buffer_gen_export(buffer_gen *g, uint32_t table_id, int64_t day, const uint32_t *sort_tags,
+                      size_t n_sort_tags, const buffer_export_col *cols, size_t n_cols,
+                      size_t batch_rows, int (*batch)(void *arg, const query_vec *vecs, size_t n),
+                      void *arg, silt_err *err) {
+    btable *t = table_get(g, table_id, false);
+    if (!t) return SILT_FAIL(err, SILT_ENOTFOUND, "no rows of table %u in this generation", table_id);
+    /* a frozen generation is immutable: the read lock is only for form */
+    pthread_rwlock_rdlock(&t->lock);
+    bchunk *c = NULL;
+    for (uint32_t i = 0; i < t->n_chunks; i++)
+        if (t->chunks[i]->day == day) c = t->chunks[i];
+    if (!c) {
+        pthread_rwlock_unlock(&t->lock);
+        return SILT_FAIL(err, SILT_ENOTFOUND, "no chunk for day %lld", (long long)day);
+    }
+    /* series order: by the sort tags' values; rows of a series are already in time order
+     * in the merge index (chunk->sr), so no row sort is needed */
+    uint32_t *slots = xcalloc(n_sort_tags ? n_sort_tags : 1, sizeof *slots);
+    for (size_t i = 0; i < n_sort_tags; i++)
+        slots[i] = sort_tags[i] < t->n_slot_of_col ? t->slot_of_col[sort_tags[i]] : 0;
+    uint32_t *order = xmalloc((c->n_sr ? c->n_sr : 1) * sizeof *order);
+    size_t n_series = 0;
+    for (size_t sid = 0; sid < c->n_sr; sid++)
+        if (c->sr[sid].n) order[n_series++] = (uint32_t)sid;
+    sort_ctx sc = {t, slots, n_sort_tags};
+    tl_sort = &sc;
+    qsort(order, n_series, sizeof *order, cmp_series);
+    tl_sort = NULL;
+
+    if (!batch_rows) batch_rows = 65536;
+    query_vec *vecs = xcalloc(n_cols ? n_cols : 1, sizeof *vecs);
+    export_mem *cm = xcalloc(n_cols ? n_cols : 1, sizeof *cm);
+    for (size_t i = 0; i < n_cols; i++) {
+        if (cols[i].col_id == UINT32_MAX) cm[i].vals = xmalloc(batch_rows * 8);
+        else if (cols[i].is_tag) cm[i].str = xmalloc(batch_rows * sizeof(str_view));
+        else cm[i].vals = xmalloc(batch_rows * elem_size(cols[i].type));
+        if (cols[i].col_id != UINT32_MAX) cm[i].valid = xmalloc(batch_rows);
+    }
+    int rc = SILT_OK;
+    size_t fill = 0;
+    for (size_t si = 0; si < n_series && !rc; si++) {
+        const bsrows *sr = &c->sr[order[si]];
+        for (uint32_t k = 0; k < sr->n && !rc; k++) {
+            uint32_t row = sr->rows[k];
+            const bblock *bl = c->blocks[row / BLOCK_ROWS];
+            size_t kb = row % BLOCK_ROWS;
+            const bseries *se = &t->series[bl->series[kb]];
+            for (size_t i = 0; i < n_cols; i++) {
+                const buffer_export_col *ec = &cols[i];
+                if (ec->col_id == UINT32_MAX) {
+                    memcpy(cm[i].vals + fill * 8, &bl->time[kb], 8);
+                } else if (ec->is_tag) {
+                    uint32_t slot1 = ec->col_id < t->n_slot_of_col ? t->slot_of_col[ec->col_id] : 0;
+                    uint32_t code = slot1 && slot1 - 1 < se->n_slots ? se->codes[slot1 - 1] : 0;
+                    cm[i].valid[fill] = code != 0;
+                    cm[i].str[fill] = code ? t->dicts[slot1 - 1].vals[code - 1] : (str_view){"", 0};
+                } else {
+                    size_t es = elem_size(ec->type);
+                    const bcol *col = ec->col_id < bl->n_cols ? &bl->cols[ec->col_id] : NULL;
+                    bool ok = col && col->type == ec->type && col->valid[kb];
+                    if (ok) memcpy(cm[i].vals + fill * es, col->vals + kb * es, es);
+                    else memset(cm[i].vals + fill * es, 0, es);
+                    cm[i].valid[fill] = ok;
+                }
+            }
+            if (++fill == batch_rows) {
+                rc = export_flush(cols, n_cols, cm, vecs, fill, batch, arg);
+                fill = 0;
+            }
+        }
+    }
+    if (!rc && fill) rc = export_flush(cols, n_cols, cm, vecs, fill, batch, arg);
+    pthread_rwlock_unlock(&t->lock);
+    for (size_t i = 0; i < n_cols; i++) {
+        free(cm[i].vals);
+        free(cm[i].str);
+        free(cm[i].valid);
+    }
+    free(cm);
+    free(vecs);
+    free(order);
+    free(slots);
+    return rc;
 }

@@ -18,6 +18,9 @@ static void usage(FILE *f) {
             "                                                write line protocol (stdin if no --file)\n"
             "  silt query --db NAME [--format json|jsonl|csv] [--host URL] \"SQL\"\n"
             "                                                run a SQL query and print the answer\n"
+            "  silt verify [options]                         check every Parquet file of the catalog\n"
+            "                                                against the object store, list orphans\n"
+            "  silt inspect FILE.parquet                     describe a Parquet file\n"
             "  silt config-doc                               print the settings as Markdown\n"
             "  silt version                                  print the version\n",
             SILT_VERSION);
@@ -32,6 +35,8 @@ int cli_main(int argc, char **argv) {
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 2, argv + 2);
     if (!strcmp(cmd, "write")) return cli_write(argc - 2, argv + 2);
     if (!strcmp(cmd, "query")) return cli_query(argc - 2, argv + 2);
+    if (!strcmp(cmd, "verify")) return cli_verify(argc - 2, argv + 2);
+    if (!strcmp(cmd, "inspect")) return cli_inspect(argc - 2, argv + 2);
     if (!strcmp(cmd, "config-doc")) {
         conf_print_markdown(stdout);
         return 0;

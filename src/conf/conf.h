@@ -28,6 +28,26 @@ typedef struct silt_conf {
     uint64_t max_columns_per_table;
     uint64_t max_query_result_size;
     uint64_t http_max_connections;
+    /* persistence */
+    char *node_id;
+    char *catalog;         /* PostgreSQL URL, or empty: <data-dir>/catalog.sqlite */
+    char *object_store;    /* file | s3 | memory */
+    char *bucket;
+    char *aws_endpoint;
+    char *aws_default_region;
+    char *aws_access_key_id;
+    char *aws_secret_access_key;
+    bool aws_allow_http;
+    bool aws_virtual_hosted;
+    uint64_t object_cache_size;
+    uint64_t buffer_persist_size;
+    uint64_t buffer_persist_age_ns;
+    uint64_t buffer_max_size;
+    bool persist_on_shutdown;
+    char *parquet_compression; /* zstd | snappy | none */
+    uint64_t parquet_row_group_rows;
+    uint64_t parquet_page_size;
+    uint64_t parquet_zstd_level;
 } silt_conf;
 
 typedef enum conf_type {
@@ -36,6 +56,8 @@ typedef enum conf_type {
     CONF_UINT,
     CONF_SIZE, /* bytes; accepts suffixes K, KB, KiB, M, MB, MiB, G, GB, GiB (all 1024-based) */
     CONF_ENUM,
+    CONF_BOOL,     /* true/false, 1/0, yes/no, on/off */
+    CONF_DURATION, /* nanoseconds; accepts ns, us, ms, s, m, h, d suffixes (10m, 1h30m) */
 } conf_type;
 
 typedef struct conf_def {
@@ -63,6 +85,7 @@ void conf_finish(silt_conf *c);
 void conf_fini(silt_conf *c);
 
 int conf_parse_size(const char *s, uint64_t *out);
+int conf_parse_duration(const char *s, uint64_t *out_ns);
 void conf_print_help(FILE *f);
 void conf_print_markdown(FILE *f);
 

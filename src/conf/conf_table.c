@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
+static const char *const object_stores[] = {"file", "s3", "memory", NULL};
+static const char *const codecs[] = {"zstd", "snappy", "none", NULL};
 
 #define F(field) offsetof(silt_conf, field)
 const conf_def conf_table[] = {
@@ -36,6 +38,47 @@ const conf_def conf_table[] = {
      F(max_query_result_size), NULL, "Largest query answer; a larger one is an error"},
     {"http-max-connections", CONF_UINT, "512", 4, 65536, NULL, false, F(http_max_connections),
      NULL, "Most concurrent HTTP connections"},
+    {"node-id", CONF_STR, "silt-node-0", 0, 0, "name", false, F(node_id), NULL,
+     "This node's id: the catalog records its persisted WAL sequence under it"},
+    {"catalog", CONF_STR, "", 0, 0, "url", false, F(catalog), NULL,
+     "Catalog: a postgresql://user:pass@host:port/db URL, or empty for SQLite in "
+     "<data-dir>/catalog.sqlite"},
+    {"object-store", CONF_ENUM, "file", 0, 0, NULL, false, F(object_store), object_stores,
+     "Where Parquet files go: file (<data-dir>/objects), s3, or memory (tests only: lost on exit)"},
+    {"bucket", CONF_STR, "", 0, 0, "name", false, F(bucket), NULL, "S3 bucket (--object-store s3)"},
+    {"aws-endpoint", CONF_STR, "", 0, 0, "url", false, F(aws_endpoint), NULL,
+     "S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS for the region)"},
+    {"aws-default-region", CONF_STR, "us-east-1", 0, 0, "region", false, F(aws_default_region),
+     NULL, "S3 region used for request signing"},
+    {"aws-access-key-id", CONF_STR, "", 0, 0, "key", false, F(aws_access_key_id), NULL,
+     "S3 access key id"},
+    {"aws-secret-access-key", CONF_STR, "", 0, 0, "secret", false, F(aws_secret_access_key), NULL,
+     "S3 secret access key"},
+    {"aws-allow-http", CONF_BOOL, "false", 0, 0, NULL, false, F(aws_allow_http), NULL,
+     "Allow an http:// (unencrypted) S3 endpoint"},
+    {"aws-virtual-hosted-style", CONF_BOOL, "false", 0, 0, NULL, false, F(aws_virtual_hosted),
+     NULL, "Address buckets as bucket.host instead of host/bucket"},
+    {"object-cache-size", CONF_SIZE, "1GiB", 0, 1ull << 50, "bytes", false, F(object_cache_size),
+     NULL, "Bound of the local cache of remote Parquet files in <data-dir>/cache (0: no cache)"},
+    {"buffer-persist-size", CONF_SIZE, "512MiB", 1ull << 20, 1ull << 40, "bytes", false,
+     F(buffer_persist_size), NULL,
+     "Persist the in-memory buffer to Parquet once it holds this much"},
+    {"buffer-persist-age", CONF_DURATION, "10m", NS_PER_S, 7 * 24 * 3600 * NS_PER_S, "duration",
+     false, F(buffer_persist_age_ns), NULL,
+     "Persist the buffer once its oldest write is this old"},
+    {"buffer-max-size", CONF_SIZE, "2GiB", 4ull << 20, 1ull << 42, "bytes", false,
+     F(buffer_max_size), NULL,
+     "High-water mark: above it writes get 503 with Retry-After until persisting catches up"},
+    {"persist-on-shutdown", CONF_BOOL, "true", 0, 0, NULL, false, F(persist_on_shutdown), NULL,
+     "On SIGTERM/SIGINT persist the whole buffer and empty the WAL before exiting"},
+    {"parquet-compression", CONF_ENUM, "zstd", 0, 0, NULL, false, F(parquet_compression), codecs,
+     "Compression of Parquet pages"},
+    {"parquet-zstd-level", CONF_UINT, "3", 1, 19, NULL, false, F(parquet_zstd_level), NULL,
+     "zstd level of Parquet pages"},
+    {"parquet-row-group-rows", CONF_UINT, "1048576", 1024, 1ull << 30, "rows", false,
+     F(parquet_row_group_rows), NULL, "Rows per Parquet row group"},
+    {"parquet-page-size", CONF_SIZE, "1MiB", 4096, 1ull << 30, "bytes", false,
+     F(parquet_page_size), NULL, "Target uncompressed size of a Parquet data page"},
 };
 #undef F
 const size_t conf_table_len = sizeof conf_table / sizeof conf_table[0];
@@ -65,6 +108,34 @@ int conf_parse_size(const char *s, uint64_t *out) {
     }
     if (mul > 1 && v > UINT64_MAX / mul) return SILT_EINVAL;
     *out = v * mul;
+    return SILT_OK;
+}
+
+int conf_parse_duration(const char *s, uint64_t *out_ns) {
+    uint64_t total = 0;
+    const char *p = s;
+    if (!*p) return SILT_EINVAL;
+    while (*p) {
+        if (!isdigit((unsigned char)*p)) return SILT_EINVAL;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno) return SILT_EINVAL;
+        uint64_t mul;
+        if (!strncmp(end, "ns", 2)) mul = 1, end += 2;
+        else if (!strncmp(end, "us", 2)) mul = 1000, end += 2;
+        else if (!strncmp(end, "ms", 2)) mul = 1000000, end += 2;
+        else if (*end == 's') mul = NS_PER_S, end++;
+        else if (*end == 'm') mul = 60 * NS_PER_S, end++;
+        else if (*end == 'h') mul = 3600 * NS_PER_S, end++;
+        else if (*end == 'd') mul = 86400 * NS_PER_S, end++;
+        else if (!*end && p == s) mul = NS_PER_S; /* a bare number: seconds */
+        else return SILT_EINVAL;
+        if (v > UINT64_MAX / mul || total > UINT64_MAX - v * mul) return SILT_EINVAL;
+        total += v * mul;
+        p = end;
+    }
+    *out_ns = total;
     return SILT_OK;
 }
 
@@ -101,11 +172,31 @@ static int conf_set(silt_conf *c, const conf_def *d, const char *val, bool appen
             }
             return SILT_OK;
         }
+        case CONF_BOOL: {
+            str_view v = sv_from(val);
+            bool b;
+            if (sv_ieq_cstr(v, "true") || sv_ieq_cstr(v, "1") || sv_ieq_cstr(v, "yes") ||
+                sv_ieq_cstr(v, "on"))
+                b = true;
+            else if (sv_ieq_cstr(v, "false") || sv_ieq_cstr(v, "0") || sv_ieq_cstr(v, "no") ||
+                     sv_ieq_cstr(v, "off"))
+                b = false;
+            else
+                return SILT_FAIL(err, SILT_EINVAL, "%s: --%s: '%s' is not true or false", source,
+                                 d->name, val);
+            *(bool *)f = b;
+            return SILT_OK;
+        }
         case CONF_UINT:
-        case CONF_SIZE: {
+        case CONF_SIZE:
+        case CONF_DURATION: {
             uint64_t v;
             char *end;
-            if (d->type == CONF_SIZE) {
+            if (d->type == CONF_DURATION) {
+                if (conf_parse_duration(val, &v))
+                    return SILT_FAIL(err, SILT_EINVAL, "%s: --%s: '%s' is not a duration (e.g. "
+                                     "10m, 1h30m, 45s)", source, d->name, val);
+            } else if (d->type == CONF_SIZE) {
                 if (conf_parse_size(val, &v))
                     return SILT_FAIL(err, SILT_EINVAL, "%s: --%s: '%s' is not a size (e.g. 10MiB)",
                                      source, d->name, val);
@@ -187,6 +278,15 @@ int conf_parse_args(silt_conf *c, int argc, char **argv, int *i, bool *help, sil
         if (eq) {
             val = eq + 1;
             (*i)++;
+        } else if (d->type == CONF_BOOL) {
+            /* a boolean flag may stand alone (--aws-allow-http) or take true/false */
+            const char *nx = *i + 1 < argc ? argv[*i + 1] : NULL;
+            bool takes = nx && (sv_ieq_cstr(sv_from(nx), "true") || sv_ieq_cstr(sv_from(nx), "false") ||
+                                !strcmp(nx, "1") || !strcmp(nx, "0") || sv_ieq_cstr(sv_from(nx), "yes") ||
+                                sv_ieq_cstr(sv_from(nx), "no") || sv_ieq_cstr(sv_from(nx), "on") ||
+                                sv_ieq_cstr(sv_from(nx), "off"));
+            val = takes ? nx : "true";
+            *i += takes ? 2 : 1;
         } else {
             if (*i + 1 >= argc) return SILT_FAIL(err, SILT_EINVAL, "option '%s' needs a value", a);
             val = argv[*i + 1];
@@ -236,7 +336,8 @@ void conf_print_help(FILE *f) {
         char env[128], left[96];
         env_name(d, env, sizeof env);
         snprintf(left, sizeof left, "--%s %s", d->name,
-                 d->type == CONF_ENUM ? "LEVEL" : d->unit ? d->unit : "N");
+                 d->type == CONF_ENUM ? "VALUE" : d->type == CONF_BOOL ? "[true|false]"
+                 : d->unit ? d->unit : "N");
         fprintf(f, "  %-36s %s\n", left, d->help);
         fprintf(f, "  %-36s [env %s", "", env);
         if (d->dflt) fprintf(f, ", default %s", d->dflt);

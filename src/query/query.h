@@ -109,6 +109,32 @@ struct query_source {
                 silt_err *err);
 };
 
+/* ------------------------------------------------------------------ table parts */
+
+/* A table's rows live in several parts: Parquet files (oldest first, in creation order),
+ * frozen buffer generations waiting to be persisted, and the active buffer generation. A part
+ * scans its own rows, each series and time at most once. Across parts, two rows of one series
+ * and time merge: every field takes the value of the newest part that has it (last write
+ * wins, field by field). query_merge_scan() does that merge, so sources only list parts. */
+typedef struct query_part query_part;
+struct query_part {
+    int64_t min_time, max_time; /* of the part's rows (inclusive) */
+    uint64_t n_rows;            /* estimate, for planning */
+    void *ctx;
+    /* Scan the part's rows in [t_min, t_max] for the table's columns col_idx (indexes into
+     * t->cols, matched by name: a column the part lacks arrives as all NULL). Same batch
+     * rules as query_source.scan. */
+    int (*scan)(query_part *p, const query_table *t, const size_t *col_idx, size_t n_cols,
+                int64_t t_min, int64_t t_max, query_batch_fn fn, void *arg, silt_err *err);
+    void (*release)(query_part *p); /* may be NULL */
+};
+
+/* Scan parts[0..n) (oldest first) as one table: parts whose time ranges overlap no other are
+ * streamed as they are; overlapping parts are merged (last write wins, field by field; a
+ * series is identified by all of t's tag columns). Batches carry the columns of req. */
+int query_merge_scan(query_part *parts, size_t n, const query_table *t, const query_scan_req *req,
+                     query_batch_fn fn, void *arg, silt_err *err);
+
 /* ------------------------------------------------------------------ running queries */
 
 typedef enum query_format {

@@ -35,6 +35,7 @@ typedef struct schema_db schema_db;
 
 typedef struct schema_table {
     uint32_t id; /* dense over the whole schema */
+    _Atomic int64_t catalog_id; /* the catalog's id once it knows the table, else 0 */
     char *name;
     uint32_t name_len;
     schema_db *db;
@@ -46,6 +47,7 @@ typedef struct schema_table {
 
 struct schema_db {
     uint32_t id;
+    _Atomic int64_t catalog_id; /* the catalog's id once it knows the database, else 0 */
     char *name;
     uint32_t name_len;
     schema_table **tables;

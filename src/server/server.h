@@ -12,7 +12,9 @@
 
 #include "../buffer/buffer.h"
 #include "../conf/conf.h"
+#include "../jobs/jobs.h"
 #include "../schema/schema.h"
+#include "../store/store.h"
 #include "../wal/wal.h"
 
 #define SILT_VERSION "0.1.0"
@@ -25,6 +27,8 @@ typedef struct server_deps {
     schema *schema;
     buffer *buffer;
     wal *wal;
+    store *store; /* NULL: queries read the buffer only (tests) */
+    jobs *jobs;   /* NULL: nothing to wake when the buffer is full */
 } server_deps;
 
 typedef struct server server;

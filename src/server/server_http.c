@@ -132,6 +132,18 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
     M("silt_buffer_merged_rows_total", "counter", "Writes merged into an existing row.", bs.merged_rows);
     M("silt_buffer_bytes", "gauge", "Approximate bytes held by the buffer.", bs.bytes);
     M("silt_buffer_series", "gauge", "Series in the buffer.", bs.series);
+    M("silt_buffer_frozen_generations", "gauge", "Buffer generations waiting to be persisted.",
+      bs.frozen_gens);
+    if (s->d.jobs) {
+        jobs_stats js;
+        jobs_get_stats(s->d.jobs, &js);
+        M("silt_persist_total", "counter", "Persists of buffer generations.", js.persists);
+        M("silt_persist_failures_total", "counter", "Persist attempts that failed.", js.persist_failures);
+        M("silt_persist_rows_total", "counter", "Rows persisted to Parquet.", js.persisted_rows);
+        M("silt_persist_files_total", "counter", "Parquet files written.", js.persisted_files);
+        M("silt_persist_bytes_total", "counter", "Parquet bytes written.", js.persisted_bytes);
+        M("silt_persist_busy_seconds_total_ns", "counter", "Time the persister was busy (ns).", js.busy_ns);
+    }
 #undef M
     return server_respond(s, c, 200, "text/plain; version=0.0.4", &b);
 }
@@ -322,7 +334,8 @@ static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *
 int server_start(const server_deps *deps, server **out, silt_err *err) {
     server *s = xcalloc(1, sizeof *s);
     s->d = *deps;
-    buffer_source(deps->buffer, &s->src);
+    if (deps->store) store_source(deps->store, &s->src);
+    else buffer_source(deps->buffer, &s->src);
     struct sockaddr_storage ss;
     socklen_t sl;
     int rc = parse_bind(deps->conf->http_bind, &ss, &sl, err);

@@ -111,6 +111,12 @@ enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r)
     if (partial < 0) return fail(s, c, a, 400, "accept_partial must be true or false");
     if (no_sync < 0) return fail(s, c, a, 400, "no_sync must be true or false");
 
+    /* high-water mark: memory stays bounded while persisting catches up */
+    if (buffer_bytes(s->d.buffer) > s->d.conf->buffer_max_size) {
+        jobs_wake(s->d.jobs);
+        return fail(s, c, a, 503, "the in-memory buffer is full while it is being persisted; "
+                                  "retry shortly");
+    }
     size_t bad;
     if (!utf8_valid(r->body.p, r->body.len, &bad)) {
         size_t line = 1;

@@ -29,10 +29,15 @@ typedef struct wal_opts {
     wal_apply_fn apply;
     void *apply_arg;
     uint64_t min_next_seq; /* the first new record gets at least this sequence number */
+    /* Records up to this sequence number are persisted elsewhere (the catalog's watermark):
+     * replay does not apply them, and segments holding only such records are removed. */
+    uint64_t persisted_seq;
 } wal_opts;
 
 typedef struct wal_replay_stats {
     uint64_t segments, records, bytes, last_seq;
+    uint64_t skipped_persisted;  /* records not applied: at or below persisted_seq */
+    uint64_t removed_segments;   /* segments removed because everything in them is persisted */
     uint64_t truncated_segments; /* segments cut at an invalid record */
     uint64_t repaired_copies;    /* replica files rewritten or truncated from another copy */
     int64_t elapsed_ns;
@@ -57,6 +62,16 @@ enum { WAL_NO_SYNC = 1 };
  * SILT_ENOSPC, SILT_ETOOBIG, or SILT_ESHUTDOWN. */
 int wal_write(wal *w, const uint8_t *payload, size_t len, uint32_t payload_crc, int flags,
               uint64_t *seq, silt_err *err);
+
+/* Remove every segment whose records all have seq <= persisted_seq (they are persisted,
+ * README sequence point 7), closing the current segment first if it is among them. Runs on
+ * the writer thread between groups; waits for it. Returns SILT_OK or the first unlink/sync
+ * error (the remaining segments are kept, and removed by a later call or on restart). */
+int wal_remove_through(wal *w, uint64_t persisted_seq, silt_err *err);
+/* Sequence number of the last record appended (0 if none). */
+uint64_t wal_last_seq(wal *w);
+/* Number of segment files (per directory). */
+size_t wal_segment_count(wal *w);
 
 typedef struct wal_stats {
     uint64_t groups, records, bytes, syncs, failed_groups, segments_created;

@@ -101,6 +101,12 @@ static void write_group(wal *w, wal_req *head, wal_req *end) {
         goto poison;
     }
     w->seg_off += w->group.len;
+    {
+        wal_req *last = NULL;
+        for (wal_req *r = head; r != end; r = r->next) last = r;
+        for (wal_req *r = w->carry; !last && r; r = r->next) last = r;
+        if (last) w->seg_last_seq = last->seq;
+    }
 
     /* sequence point 5 / invariant (8): apply in sequence order, after durability */
     for (wal_req *r = head; r != end; r = r->next)
@@ -155,18 +161,57 @@ failed:
         }
         pthread_mutex_unlock(&w->mu);
         pthread_cond_broadcast(&w->done_cv);
-        log_error("wal", "%zu record(s) from seq %" PRIu64 " not acknowledged (%s)%s", n_failed,
-                  first_failed, rc == SILT_ENOSPC ? "no space" : "I/O error",
-                  n_carried ? "; acknowledged no_sync records kept in memory for the next "
-                              "segment" : "");
+        if (n_failed)
+            log_error("wal", "%zu record(s) from seq %" PRIu64 " not acknowledged (%s)", n_failed,
+                      first_failed, rc == SILT_ENOSPC ? "no space" : "I/O error");
+        if (n_carried)
+            log_warn("wal", "%zu acknowledged no_sync record(s) kept in memory, to be rewritten "
+                     "into the next segment", n_carried);
     }
+}
+
+/* Sequence point 7: remove the segments whose records are all persisted. Writer thread,
+ * between groups, without mu. */
+static int remove_persisted(wal *w, uint64_t seq, silt_err *err) {
+    if (w->have_seg && w->seg_last_seq <= seq && !w->carry) wal__segment_close(w);
+    size_t keep = 0;
+    int rc = SILT_OK;
+    for (size_t i = 0; i < w->n_closed; i++) {
+        struct wal_seg_info si = w->closed[i];
+        if (!rc && si.last_seq <= seq) {
+            if (!(rc = INJECT("wal.during_remove")))
+                rc = wal__segment_remove(w, si.id, err);
+            else
+                silt_err_sys(err, EIO, "injected failure removing segments");
+            if (!rc) {
+                log_debug("wal", "segment %020" PRIu64 ".wal removed: persisted through seq %"
+                          PRIu64, si.id, seq);
+                continue;
+            }
+        }
+        w->closed[keep++] = si;
+    }
+    w->n_closed = keep;
+    return rc;
 }
 
 static void *writer_main(void *arg) {
     wal *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stopping) pthread_cond_wait(&w->work_cv, &w->mu);
+        while (!w->head && !w->stopping && !w->rm_pending) pthread_cond_wait(&w->work_cv, &w->mu);
+        if (w->rm_pending) {
+            uint64_t seq = w->rm_seq;
+            pthread_mutex_unlock(&w->mu);
+            silt_err e = {0};
+            int rc = remove_persisted(w, seq, &e);
+            pthread_mutex_lock(&w->mu);
+            w->rm_rc = rc;
+            snprintf(w->rm_msg, sizeof w->rm_msg, "%.200s", e.msg);
+            w->rm_pending = false;
+            pthread_cond_broadcast(&w->rm_cv);
+            continue;
+        }
         if (!w->head) break; /* stopping and drained */
         /* group commit: take every queued record (bounded by WAL_GROUP_MAX_BYTES) */
         wal_req *head = w->head, *end = head;
@@ -245,7 +290,9 @@ int wal_open(const wal_opts *o, wal **out, wal_replay_stats *stats, silt_err *er
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work_cv, NULL);
     pthread_cond_init(&w->done_cv, NULL);
+    pthread_cond_init(&w->rm_cv, NULL);
     w->next_seg_id = 1;
+    w->persisted_seq = o->persisted_seq;
     for (size_t d = 0; d < WAL_MAX_DIRS; d++) w->lock_fd[d] = -1;
     int rc;
     for (size_t d = 0; d < w->n_dirs; d++) {
@@ -277,6 +324,7 @@ int wal_open(const wal_opts *o, wal **out, wal_replay_stats *stats, silt_err *er
     if ((rc = wal__replay(w, &st, err))) goto fail;
     st.elapsed_ns = time_mono_ns() - t0;
     if (w->next_seq < o->min_next_seq) w->next_seq = o->min_next_seq;
+    if (w->next_seq <= o->persisted_seq) w->next_seq = o->persisted_seq + 1; /* invariant (2) */
     if (stats) *stats = st;
     if (pthread_create(&w->writer, NULL, writer_main, w) != 0) {
         rc = SILT_FAIL(err, SILT_ENOMEM, "cannot start the WAL writer thread");
@@ -317,7 +365,45 @@ void wal_close(wal *w) {
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work_cv);
     pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->rm_cv);
+    free(w->closed);
     free(w);
+}
+
+int wal_remove_through(wal *w, uint64_t persisted_seq, silt_err *err) {
+    pthread_mutex_lock(&w->mu);
+    while (w->rm_pending) pthread_cond_wait(&w->rm_cv, &w->mu);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->mu);
+        return SILT_FAIL(err, SILT_ESHUTDOWN, "the write-ahead log is closing");
+    }
+    w->rm_pending = true;
+    w->rm_seq = persisted_seq;
+    pthread_cond_signal(&w->work_cv);
+    while (w->rm_pending) pthread_cond_wait(&w->rm_cv, &w->mu);
+    int rc = w->rm_rc;
+    if (rc) SILT_FAIL(err, rc, "removing persisted WAL segments: %s", w->rm_msg);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+uint64_t wal_last_seq(wal *w) {
+    pthread_mutex_lock(&w->mu);
+    uint64_t s = w->next_seq ? w->next_seq - 1 : 0;
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+size_t wal_segment_count(wal *w) {
+    char **names;
+    size_t n, count = 0;
+    if (w->v->list(w->v, w->dirs[0], &names, &n, NULL) != SILT_OK) return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id;
+        count += wal__parse_segment_name(names[i], &id);
+    }
+    vfs_names_free(names, n);
+    return count;
 }
 
 void wal_get_stats(wal *w, wal_stats *out) {

@@ -48,6 +48,21 @@ struct wal {
     bool stopping;          /* protected by mu */
     wal_stats stats;        /* protected by mu */
 
+    /* segment removal requested by wal_remove_through, handled by the writer thread */
+    bool rm_pending;       /* protected by mu */
+    uint64_t rm_seq;       /* protected by mu */
+    int rm_rc;             /* protected by mu */
+    char rm_msg[256];      /* protected by mu */
+    pthread_cond_t rm_cv;
+
+    /* closed segments: id and last record seq (writer thread only after wal_open) */
+    struct wal_seg_info {
+        uint64_t id, last_seq;
+    } *closed;
+    size_t n_closed, cap_closed;
+    uint64_t seg_last_seq; /* last seq written to the current segment; writer only */
+    uint64_t persisted_seq;
+
     pthread_t writer;
     bool writer_started;
     int lock_fd[WAL_MAX_DIRS]; /* flock on <dir>/LOCK: one process per WAL directory */
@@ -83,5 +98,9 @@ void wal__segment_close(wal *w);
 
 /* wal_replay.c */
 int wal__replay(wal *w, wal_replay_stats *st, silt_err *err);
+/* Unlink segment id in every directory and fsync the directories. */
+int wal__segment_remove(wal *w, uint64_t id, silt_err *err);
+/* Remember a closed segment (for wal_remove_through). */
+void wal__note_closed(wal *w, uint64_t id, uint64_t last_seq);
 
 #endif

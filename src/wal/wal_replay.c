@@ -197,7 +197,12 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                 materialised = true;
             }
             if (materialised) buf_append(&merged, rec, rec_bytes);
-            if (any && seq <= last_seq) {
+            if (seq <= w->persisted_seq) {
+                /* persisted to Parquet already (the catalog's watermark): not applied */
+                if (st) st->skipped_persisted++;
+                if (seq > last_seq) last_seq = seq;
+                any = true;
+            } else if (any && seq <= last_seq) {
                 /* a record rewritten after a failed sync (invariant 5) also in an earlier
                  * segment: replayed once */
                 log_info("wal", "segment %s: record seq %" PRIu64 " was replayed already", name,
@@ -236,6 +241,14 @@ int wal__replay(wal *w, wal_replay_stats *st, silt_err *err) {
                 goto fail;
             if (st && (w->n_dirs > 1)) st->repaired_copies++;
         }
+        if (n_recs && seq <= w->persisted_seq) {
+            /* everything in it is persisted: sequence point 7 */
+            if ((rc = wal__segment_remove(w, segs[s].id, err))) goto fail;
+            if (st) st->removed_segments++;
+            log_info("wal", "segment %s removed: all its records are persisted", name);
+            continue;
+        }
+        if (n_recs) wal__note_closed(w, segs[s].id, seq);
         if (n_recs == 0) {
             /* a segment with no record: nothing to keep (its name would block a new one) */
             for (size_t d = 0; d < w->n_dirs; d++) {

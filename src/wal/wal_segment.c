@@ -117,12 +117,33 @@ const char *wal__record_check(const uint8_t *p, size_t avail, uint64_t min_seq,
     return NULL;
 }
 
+void wal__note_closed(wal *w, uint64_t id, uint64_t last_seq) {
+    XGROW(w->closed, w->cap_closed, w->n_closed + 1);
+    w->closed[w->n_closed].id = id;
+    w->closed[w->n_closed].last_seq = last_seq;
+    w->n_closed++;
+}
+
 void wal__segment_close(wal *w) {
+    bool had = w->have_seg;
     for (size_t d = 0; d < w->n_dirs; d++) {
         if (w->seg[d]) w->v->close(w->seg[d]);
         w->seg[d] = NULL;
     }
     w->have_seg = false;
+    if (had) wal__note_closed(w, w->seg_id, w->seg_last_seq);
+}
+
+int wal__segment_remove(wal *w, uint64_t id, silt_err *err) {
+    char name[32], path[4096];
+    wal_segment_name(id, name);
+    for (size_t d = 0; d < w->n_dirs; d++) {
+        wal__path(w, d, name, path, sizeof path);
+        int rc = w->v->unlink(w->v, path, err);
+        if (rc && rc != SILT_ENOTFOUND) return rc;
+        if ((rc = w->v->sync_dir(w->v, w->dirs[d], err))) return rc;
+    }
+    return SILT_OK;
 }
 
 int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err) {
@@ -145,6 +166,7 @@ int wal__segment_create(wal *w, uint64_t first_seq, silt_err *err) {
     w->seg_id = id;
     w->next_seg_id = id + 1;
     w->seg_off = WAL_HEADER_BYTES;
+    w->seg_last_seq = 0;
     pthread_mutex_lock(&w->mu);
     w->stats.segments_created++;
     pthread_mutex_unlock(&w->mu);

@@ -24,8 +24,7 @@
 static char base[64];
 
 static int apply(void *arg, uint64_t seq, const uint8_t *p, size_t n) {
-    (void)seq;
-    return buffer_apply(arg, p, n, NULL);
+    return buffer_apply(arg, seq, p, n, NULL);
 }
 
 static void write_file(const char *path, const uint8_t *p, size_t n) {

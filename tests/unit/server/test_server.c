@@ -31,8 +31,7 @@ typedef struct fx {
 } fx;
 
 static int apply(void *arg, uint64_t seq, const uint8_t *p, size_t n) {
-    (void)seq;
-    return buffer_apply(arg, p, n, NULL);
+    return buffer_apply(arg, seq, p, n, NULL);
 }
 
 static int setup(void **state) {
@@ -53,7 +52,7 @@ static int setup(void **state) {
     wal_opts wo = {.n_dirs = 1, .vfs = f->fv, .apply = apply, .apply_arg = f->b};
     wo.dirs[0] = f->conf.wal_dirs[0];
     assert_int_equal(wal_open(&wo, &f->w, NULL, NULL), SILT_OK);
-    server_deps d = {&f->conf, f->s, f->b, f->w};
+    server_deps d = {.conf = &f->conf, .schema = f->s, .buffer = f->b, .wal = f->w};
     silt_err err = {0};
     assert_int_equal(server_start(&d, &f->srv, &err), SILT_OK);
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", server_port(f->srv));

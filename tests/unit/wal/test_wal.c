@@ -701,6 +701,74 @@ static void test_wal_directory_is_locked(void **state) {
     free(dir);
 }
 
+static size_t count_segments(const char *dir) {
+    char **names;
+    size_t n, cnt = 0;
+    assert_int_equal(vfs_posix()->list(vfs_posix(), dir, &names, &n, NULL), SILT_OK);
+    for (size_t i = 0; i < n; i++) cnt += strstr(names[i], ".wal") != NULL;
+    vfs_names_free(names, n);
+    return cnt;
+}
+
+static void test_wal_remove_through_persisted_segments(void **state) {
+    (void)state;
+    char *a = mktemp_dir(), *b = mktemp_dir();
+    const char *dirs[] = {a, b};
+    sink s;
+    sink_init(&s);
+    wal *w = open_wal(dirs, 2, NULL, &s, 4 * 1024, NULL); /* small segments */
+    for (uint64_t i = 1; i <= 40; i++) assert_int_equal(write_payload(w, i, NULL), SILT_OK);
+    size_t before = count_segments(a);
+    assert_true(before >= 4);
+    /* persisted through 20: every segment wholly at or below it goes, in both directories */
+    assert_int_equal(wal_remove_through(w, 20, NULL), SILT_OK);
+    size_t mid = count_segments(a);
+    assert_true(mid < before);
+    assert_int_equal(count_segments(b), mid);
+    wal_close(w);
+    sink_fini(&s);
+    /* replay with the watermark: records at or below 20 are not applied; the rest are */
+    sink_init(&s);
+    wal_opts o = {.n_dirs = 2, .segment_bytes = 4 * 1024, .apply = sink_apply, .apply_arg = &s,
+                  .persisted_seq = 20};
+    o.dirs[0] = a;
+    o.dirs[1] = b;
+    wal_replay_stats st;
+    assert_int_equal(wal_open(&o, &w, &st, NULL), SILT_OK);
+    assert_int_equal(s.n, 20);
+    for (size_t i = 0; i < 20; i++) {
+        assert_int_equal(s.v[i].seq, 21 + i);
+        check_payload(&s.v[i], 21 + i);
+    }
+    /* everything persisted: the WAL ends up empty, the current segment included */
+    assert_int_equal(write_payload(w, 41, NULL), SILT_OK);
+    assert_int_equal(wal_remove_through(w, wal_last_seq(w), NULL), SILT_OK);
+    assert_int_equal(count_segments(a), 0);
+    assert_int_equal(count_segments(b), 0);
+    /* and writing goes on in a new segment, above the watermark */
+    uint64_t seq;
+    assert_int_equal(write_payload(w, 42, &seq), SILT_OK);
+    assert_int_equal(seq, 42);
+    assert_int_equal(count_segments(a), 1);
+    wal_close(w);
+    sink_fini(&s);
+    /* a WAL whose segments were all removed starts above the watermark it is given */
+    sink_init(&s);
+    o.persisted_seq = 42;
+    o.min_next_seq = 43;
+    assert_int_equal(wal_open(&o, &w, &st, NULL), SILT_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(st.removed_segments, 1);
+    assert_int_equal(write_payload(w, 43, &seq), SILT_OK);
+    assert_int_equal(seq, 43);
+    wal_close(w);
+    sink_fini(&s);
+    rm_rf(a);
+    rm_rf(b);
+    free(a);
+    free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wal_roundtrip_and_restart),
@@ -717,6 +785,7 @@ int main(void) {
         cmocka_unit_test(test_wal_no_sync_is_applied_before_the_ack),
         cmocka_unit_test(test_wal_acked_no_sync_survives_a_failed_sync),
         cmocka_unit_test(test_wal_directory_is_locked),
+        cmocka_unit_test(test_wal_remove_through_persisted_segments),
         cmocka_unit_test(test_wal_power_loss_keeps_every_acknowledged_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * store: the merged view of files and buffer for queries, persisting of frozen buffer
+ * generations, verification. See store.h for the persist sequence and its crash safety. */
+#include "store.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#define FILE_BATCH_ROWS 4096
+
+struct store {
+    schema *s;
+    buffer *b;
+    bool own_buffer;
+    catalog *cat;
+    objstore *obj;
+    char *node_id;
+    pq_writer_opts pq;
+    query_source buf_src; /* the buffer's source: schema functions are delegated to it */
+    pthread_mutex_t persist_mu; /* one persist at a time */
+};
+
+int store_open(const store_opts *o, store **out, silt_err *err) {
+    (void)err;
+    store *st = xcalloc(1, sizeof *st);
+    st->s = o->schema;
+    st->b = o->buffer;
+    if (!st->b) {
+        st->b = buffer_create(o->schema);
+        st->own_buffer = true;
+    }
+    st->cat = o->catalog;
+    st->obj = o->objects;
+    st->node_id = xstrdup(o->node_id ? o->node_id : "silt-node-0");
+    st->pq = o->parquet;
+    buffer_source(st->b, &st->buf_src);
+    pthread_mutex_init(&st->persist_mu, NULL);
+    *out = st;
+    return SILT_OK;
+}
+
+void store_close(store *st) {
+    if (!st) return;
+    if (st->own_buffer) buffer_destroy(st->b);
+    free(st->node_id);
+    pthread_mutex_destroy(&st->persist_mu);
+    free(st);
+}
+
+/* ------------------------------------------------------------------ schema from the catalog */
+
+typedef struct load_ctx {
+    schema *s;
+    int rc;
+    silt_err *err;
+} load_ctx;
+
+static int load_one(void *arg, int64_t db_id, const char *db, int64_t table_id, const char *table,
+                    const catalog_column *col) {
+    load_ctx *lc = arg;
+    schema_db *sd;
+    schema_table *stb;
+    schema_col *sc;
+    int rc = schema_db_create(lc->s, db, strlen(db), &sd, lc->err);
+    if (rc) return lc->rc = rc;
+    sd->catalog_id = db_id;
+    if (!table) return SILT_OK;
+    if ((rc = schema_table_create(lc->s, sd, table, strlen(table), &stb, lc->err)))
+        return lc->rc = rc;
+    stb->catalog_id = table_id;
+    if (!col || col->kind == 3) return SILT_OK; /* time is implicit */
+    if ((rc = schema_col_create(lc->s, stb, col->name, strlen(col->name), (schema_kind)col->kind,
+                                (lp_type)col->type, &sc, lc->err)))
+        return lc->rc = rc;
+    return SILT_OK;
+}
+
+int store_load_schema(catalog *c, schema *s, silt_err *err) {
+    load_ctx lc = {s, SILT_OK, err};
+    schema_wrlock(s);
+    int rc = catalog_load_schema(c, load_one, &lc, err);
+    schema_unlock(s);
+    return rc ? rc : lc.rc;
+}
+
+/* ------------------------------------------------------------------ keys, checksums, ids */
+
+void store_object_key(char out[256], int64_t db_id, int64_t table_id, int64_t day,
+                      const char *file_id) {
+    int y, m, d;
+    time_civil(day, &y, &m, &d);
+    snprintf(out, 256, "dbs/%" PRId64 "/%" PRId64 "/%04d-%02d-%02d/%s.parquet", db_id, table_id,
+             y, m, d, file_id);
+}
+
+void store_checksum(const uint8_t *data, size_t len, char out[72]) {
+    snprintf(out, 72, "xxh3:%016" PRIx64, hash64(data, len));
+}
+
+/* A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits; sorts by creation. */
+static void file_id(char out[40]) {
+    uint8_t u[16];
+    if (getrandom(u, sizeof u, 0) != (ssize_t)sizeof u) {
+        uint64_t a = hash64_seed(&u, sizeof u, (uint64_t)time_mono_ns()), b2 = hash64(&a, 8);
+        memcpy(u, &a, 8);
+        memcpy(u + 8, &b2, 8);
+    }
+    uint64_t ms = (uint64_t)(time_now_ns() / NS_PER_MS);
+    for (int i = 0; i < 6; i++) u[i] = (uint8_t)(ms >> (40 - 8 * i));
+    u[6] = (uint8_t)(0x70 | (u[6] & 0x0f));
+    u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+        *p++ = hex[u[i] >> 4];
+        *p++ = hex[u[i] & 15];
+    }
+    *p = 0;
+}
+
+/* ------------------------------------------------------------------ reading files */
+
+typedef struct file_part {
+    store *st;
+    catalog_file f;
+} file_part;
+
+static pq_type pq_type_of(const query_column *c) {
+    if (c->kind == QCOL_TAG) return PQ_STRING;
+    if (c->kind == QCOL_TIME) return PQ_TIMESTAMP_NS;
+    switch (c->type) {
+        case LP_FLOAT: return PQ_DOUBLE;
+        case LP_INT: return PQ_INT64;
+        case LP_UINT: return PQ_UINT64;
+        case LP_BOOL: return PQ_BOOL;
+        default: return PQ_STRING;
+    }
+}
+
+/* Fetch a file's object and check it against the catalog row (size, checksum). A cached
+ * copy that fails the check is dropped and fetched again once from the store itself. */
+static int fetch_file_once(store *st, const catalog_file *f, buf *data, silt_err *err) {
+    int rc = objstore_get(st->obj, f->object_key, 0, UINT64_MAX, data, err);
+    if (rc == SILT_ENOTFOUND)
+        return SILT_FAIL(err, SILT_EIO, "file %s is in the catalog but not in the object store",
+                         f->object_key);
+    if (rc) return rc;
+    if (data->len != f->size_bytes)
+        return SILT_FAIL(err, SILT_ECORRUPT, "file %s: %zu bytes, the catalog says %" PRIu64,
+                         f->object_key, data->len, f->size_bytes);
+    char sum[72];
+    store_checksum(data->p, data->len, sum);
+    if (strcmp(sum, f->checksum) != 0)
+        return SILT_FAIL(err, SILT_ECORRUPT, "file %s: checksum %s, the catalog says %s",
+                         f->object_key, sum, f->checksum);
+    return SILT_OK;
+}
+
+static int fetch_file(store *st, const catalog_file *f, buf *data, silt_err *err) {
+    int rc = fetch_file_once(st, f, data, err);
+    if (rc == SILT_ECORRUPT && !strcmp(st->obj->kind, "cache")) {
+        log_warn("store", "%s; dropping the cached copy and reading the store", err ? err->msg : "");
+        objstore_cache_evict(st->obj, f->object_key);
+        buf_reset(data);
+        rc = fetch_file_once(st, f, data, err);
+    }
+    return rc;
+}
+
+typedef struct row_range {
+    uint64_t lo, hi;
+} row_range;
+
+/* Row ranges of row group rg whose time pages overlap [t_min, t_max] (page index), or the
+ * whole group when the file has no page index. */
+static size_t time_ranges(pq_reader *r, size_t rg, int tcol, int64_t t_min, int64_t t_max,
+                          row_range **out) {
+    uint64_t rows = pq_reader_row_group_rows(r, rg);
+    const pq_page_info *pages;
+    size_t np;
+    row_range *v = NULL;
+    size_t n = 0, cap = 0;
+    if (tcol < 0 || !pq_reader_pages(r, rg, (size_t)tcol, &pages, &np)) {
+        XGROW(v, cap, 1);
+        v[n++] = (row_range){0, rows};
+    } else {
+        for (size_t i = 0; i < np; i++) {
+            const pq_stat *s = &pages[i].stat;
+            if (s->has_min_max && (s->max.i64 < t_min || s->min.i64 > t_max)) continue;
+            uint64_t lo = pages[i].first_row, hi = lo + pages[i].n_rows;
+            if (n && v[n - 1].hi == lo) v[n - 1].hi = hi;
+            else {
+                XGROW(v, cap, n + 1);
+                v[n++] = (row_range){lo, hi};
+            }
+        }
+    }
+    *out = v;
+    return n;
+}
+
+static int file_part_scan(query_part *p, const query_table *t, const size_t *col_idx,
+                          size_t n_cols, int64_t t_min, int64_t t_max, query_batch_fn fn,
+                          void *arg, silt_err *err) {
+    file_part *fp = p->ctx;
+    store *st = fp->st;
+    buf data = {0};
+    pq_reader *r = NULL;
+    int rc = fetch_file(st, &fp->f, &data, err);
+    if (rc) goto out;
+    if ((rc = pq_reader_open(data.p, data.len, &r, err))) goto out;
+    int tcol = pq_reader_find_column(r, "time");
+    int *pcol = xmalloc((n_cols ? n_cols : 1) * sizeof *pcol);
+    pq_colbuf *cb = xcalloc(n_cols ? n_cols : 1, sizeof *cb);
+    query_vec *vecs = xcalloc(n_cols ? n_cols : 1, sizeof *vecs);
+    uint8_t *nulls = xcalloc(FILE_BATCH_ROWS, 1);
+    for (size_t i = 0; i < n_cols; i++) {
+        const query_column *qc = &t->cols[col_idx[i]];
+        pcol[i] = pq_reader_find_column(r, qc->name);
+        if (pcol[i] >= 0 && pq_reader_column(r, (size_t)pcol[i])->type != pq_type_of(qc)) {
+            log_warn("store", "file %s: column '%s' has another type than the table's; read as "
+                     "NULL", fp->f.object_key, qc->name);
+            pcol[i] = -1;
+        }
+        pq_colbuf_init(&cb[i]);
+    }
+    size_t n_rg = pq_reader_num_row_groups(r);
+    bool stop = false;
+    for (size_t rg = 0; rg < n_rg && !rc && !stop; rg++) {
+        pq_stat ts;
+        if (tcol >= 0 && pq_reader_chunk_stats(r, rg, (size_t)tcol, &ts) == SILT_OK &&
+            ts.has_min_max && (ts.max.i64 < t_min || ts.min.i64 > t_max))
+            continue; /* row-group pruning */
+        row_range *ranges;
+        size_t n_ranges = time_ranges(r, rg, tcol, t_min, t_max, &ranges);
+        for (size_t ri = 0; ri < n_ranges && !rc && !stop; ri++) {
+            for (size_t i = 0; i < n_cols && !rc; i++)
+                if (pcol[i] >= 0)
+                    rc = pq_read_column(r, rg, (size_t)pcol[i], ranges[ri].lo, ranges[ri].hi, &cb[i],
+                                        err);
+            uint64_t nrows = ranges[ri].hi - ranges[ri].lo;
+            for (uint64_t off = 0; off < nrows && !rc && !stop; off += FILE_BATCH_ROWS) {
+                size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
+                for (size_t i = 0; i < n_cols; i++) {
+                    query_vec *v = &vecs[i];
+                    memset(v, 0, sizeof *v);
+                    if (pcol[i] < 0) {
+                        /* the file predates the column: NULL (any array will do) */
+                        static const int64_t zeros[FILE_BATCH_ROWS];
+                        static const str_view empty[FILE_BATCH_ROWS];
+                        v->valid = nulls;
+                        v->i64 = zeros;
+                        v->u64 = (const uint64_t *)zeros;
+                        v->f64 = (const double *)(const void *)zeros;
+                        v->b = (const uint8_t *)zeros;
+                        v->str = empty;
+                        continue;
+                    }
+                    pq_colbuf *c = &cb[i];
+                    v->valid = c->valid ? c->valid + off : NULL;
+                    if (c->i64) v->i64 = c->i64 + off;
+                    if (c->u64) v->u64 = c->u64 + off;
+                    if (c->f64) v->f64 = c->f64 + off;
+                    if (c->b) v->b = c->b + off;
+                    if (c->str) v->str = c->str + off;
+                }
+                query_batch qb = {nb, vecs};
+                int fr = fn(arg, &qb);
+                if (fr == QUERY_SCAN_STOP) stop = true;
+                else if (fr < 0) rc = fr;
+            }
+        }
+        free(ranges);
+    }
+    for (size_t i = 0; i < n_cols; i++) pq_colbuf_fini(&cb[i]);
+    free(cb);
+    free(vecs);
+    free(pcol);
+    free(nulls);
+out:
+    pq_reader_close(r);
+    buf_free(&data);
+    return rc;
+}
+
+static void file_part_release(query_part *p) { free(p->ctx); }
+
+/* ------------------------------------------------------------------ the query source */
+
+static int st_db_exists(const query_source *qs, const char *db) {
+    store *st = qs->ctx;
+    return st->buf_src.db_exists(&st->buf_src, db);
+}
+
+static int st_list_tables(const query_source *qs, const char *db, char ***names, size_t *n,
+                          silt_err *err) {
+    store *st = qs->ctx;
+    return st->buf_src.list_tables(&st->buf_src, db, names, n, err);
+}
+
+static int st_table_schema(const query_source *qs, const char *db, const char *table,
+                           query_table *out, silt_err *err) {
+    store *st = qs->ctx;
+    return st->buf_src.table_schema(&st->buf_src, db, table, out, err);
+}
+
+static void st_table_release(const query_source *qs, query_table *t) {
+    store *st = qs->ctx;
+    st->buf_src.table_release(&st->buf_src, t);
+}
+
+static int st_scan(const query_source *qs, const query_scan_req *req, query_batch_fn fn, void *arg,
+                   silt_err *err) {
+    store *st = qs->ctx;
+    if (!req->schema) return SILT_FAIL(err, SILT_EINVAL, "scan without a table schema");
+    uint32_t tid = buffer_query_table_id(req->schema);
+    /* buffer generations first, then the catalog: a generation dropped in between has its
+     * files committed before, so nothing is missed (at worst both are seen, and merged) */
+    query_part *bparts = NULL;
+    size_t nb = 0, capb = 0;
+    buffer_table_parts(st->b, tid, &bparts, &nb, &capb);
+    schema_rdlock(st->s);
+    schema_table *stb = schema_table_by_id(st->s, tid);
+    int64_t cat_id = stb ? stb->catalog_id : 0;
+    schema_unlock(st->s);
+    catalog_file *files = NULL;
+    size_t nf = 0;
+    int rc = SILT_OK;
+    if (cat_id && st->cat)
+        rc = catalog_list_files(st->cat, cat_id, req->t_min, req->t_max, &files, &nf, err);
+    query_part *parts = xcalloc(nf + nb + 1, sizeof *parts);
+    size_t n = 0;
+    for (size_t i = 0; !rc && i < nf; i++) {
+        file_part *fp = xmalloc(sizeof *fp);
+        fp->st = st;
+        fp->f = files[i];
+        parts[n++] = (query_part){files[i].min_time, files[i].max_time, files[i].row_count, fp,
+                                  file_part_scan, file_part_release};
+    }
+    for (size_t i = 0; i < nb; i++) parts[n++] = bparts[i];
+    if (!rc) rc = query_merge_scan(parts, n, req->schema, req, fn, arg, err);
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].release) parts[i].release(&parts[i]);
+    free(parts);
+    free(bparts);
+    free(files);
+    return rc;
+}
+
+void store_source(store *st, query_source *out) {
+    *out = (query_source){st, st_db_exists, st_list_tables, st_table_schema, st_table_release,
+                          st_scan};
+}
+
+/* ------------------------------------------------------------------ persisting */
+
+typedef struct table_cols {
+    buffer_export_col *ex;
+    pq_column_def *defs;
+    uint32_t *sort_tags;
+    size_t n, n_tags;
+    catalog_column *ccols;
+    char **names; /* owned copies */
+} table_cols;
+
+static void table_cols_fini(table_cols *tc) {
+    for (size_t i = 0; i < tc->n; i++) free(tc->names[i]);
+    free(tc->names);
+    free(tc->ex);
+    free(tc->defs);
+    free(tc->sort_tags);
+    free(tc->ccols);
+    memset(tc, 0, sizeof *tc);
+}
+
+static int cmp_col_name(const void *a, const void *b) {
+    const schema_col *x = *(schema_col *const *)a, *y = *(schema_col *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* The file layout of a table: tags sorted by name (the sort key), fields sorted by name,
+ * then time. Caller holds the schema read lock. */
+static void table_layout(const schema_table *t, table_cols *tc) {
+    size_t n = t->n_cols;
+    schema_col **cols = xmalloc((n ? n : 1) * sizeof *cols);
+    memcpy(cols, t->cols, n * sizeof *cols);
+    qsort(cols, n, sizeof *cols, cmp_col_name);
+    tc->ex = xcalloc(n + 1, sizeof *tc->ex);
+    tc->defs = xcalloc(n + 1, sizeof *tc->defs);
+    tc->sort_tags = xcalloc(n + 1, sizeof *tc->sort_tags);
+    tc->ccols = xcalloc(n + 1, sizeof *tc->ccols);
+    tc->names = xcalloc(n + 1, sizeof *tc->names);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const schema_col *c = cols[i];
+            bool tag = c->kind == SCHEMA_TAG;
+            if (tag != (pass == 0)) continue;
+            size_t k = tc->n++;
+            tc->names[k] = xstrdup(c->name);
+            tc->ex[k] = (buffer_export_col){c->id, tag, (lp_type)c->type};
+            query_column qc = {c->name, tag ? QCOL_TAG : QCOL_FIELD, (lp_type)c->type};
+            tc->defs[k] = (pq_column_def){tc->names[k], pq_type_of(&qc), true, tag};
+            tc->ccols[k] = (catalog_column){tc->names[k], c->kind, c->kind == SCHEMA_FIELD ? c->type : 0};
+            if (tag) tc->sort_tags[tc->n_tags++] = c->id;
+        }
+    }
+    size_t k = tc->n++;
+    tc->names[k] = xstrdup("time");
+    tc->ex[k] = (buffer_export_col){UINT32_MAX, false, 0};
+    tc->defs[k] = (pq_column_def){tc->names[k], PQ_TIMESTAMP_NS, false, false};
+    tc->ccols[k] = (catalog_column){tc->names[k], 3, 0};
+    free(cols);
+}
+
+static const char *type_word(const pq_column_def *d, const buffer_export_col *e) {
+    if (e->col_id == UINT32_MAX) return "timestamp_ns";
+    if (e->is_tag) return "tag";
+    (void)d;
+    return lp_type_name(e->type);
+}
+
+typedef struct write_ctx {
+    pq_writer *w;
+    size_t n_cols;
+    pq_vec *pv;
+    silt_err *err;
+} write_ctx;
+
+static int write_batch(void *arg, const query_vec *vecs, size_t n) {
+    write_ctx *wc = arg;
+    for (size_t i = 0; i < wc->n_cols; i++)
+        wc->pv[i] = (pq_vec){vecs[i].i64, vecs[i].u64, vecs[i].f64, vecs[i].b, vecs[i].str,
+                             vecs[i].valid};
+    return pq_writer_write(wc->w, wc->pv, n, wc->err);
+}
+
+/* Put with a few retries: the object store backends retry transient errors themselves;
+ * this covers a store that comes back after a short outage. */
+static int put_object(store *st, const char *key, const buf *data, silt_err *err) {
+    int rc = SILT_EIO;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = objstore_put(st->obj, key, data->p, data->len, err);
+        if (rc == SILT_OK || rc == SILT_EEXIST || rc == SILT_EINVAL) break;
+        log_warn("store", "put %s failed (%s), attempt %d of 3", key, err ? err->msg : "", attempt + 1);
+    }
+    return rc;
+}
+
+static int ensure_ids(store *st, uint32_t table_id, int64_t *db_cat, int64_t *tbl_cat, char **db_name,
+                      char **tbl_name, silt_err *err) {
+    schema_rdlock(st->s);
+    schema_table *t = schema_table_by_id(st->s, table_id);
+    if (!t) {
+        schema_unlock(st->s);
+        return SILT_FAIL(err, SILT_ENOTFOUND, "table %u is not in the schema", table_id);
+    }
+    schema_db *d = t->db;
+    *db_cat = d->catalog_id;
+    *tbl_cat = t->catalog_id;
+    *db_name = xstrdup(d->name);
+    *tbl_name = xstrdup(t->name);
+    schema_unlock(st->s);
+    int rc;
+    if (!*db_cat) {
+        if ((rc = catalog_ensure_db(st->cat, *db_name, db_cat, err))) return rc;
+        d->catalog_id = *db_cat;
+    }
+    if (!*tbl_cat) {
+        if ((rc = catalog_ensure_table(st->cat, *db_cat, *tbl_name, tbl_cat, err))) return rc;
+        t->catalog_id = *tbl_cat;
+    }
+    return SILT_OK;
+}
+
+static char *schema_json(const char *db, const char *table, const table_cols *tc,
+                         const buffer_gen_info *gi) {
+    json_t *root = json_object(), *cols = json_array(), *sk = json_array();
+    json_object_set_new(root, "format", json_integer(1));
+    json_object_set_new(root, "database", json_string(db));
+    json_object_set_new(root, "table", json_string(table));
+    for (size_t i = 0; i < tc->n; i++) {
+        json_t *c = json_object();
+        json_object_set_new(c, "name", json_string(tc->names[i]));
+        json_object_set_new(c, "kind", json_string(tc->ex[i].col_id == UINT32_MAX ? "time"
+                                                   : tc->ex[i].is_tag ? "tag" : "field"));
+        json_object_set_new(c, "type", json_string(type_word(&tc->defs[i], &tc->ex[i])));
+        json_array_append_new(cols, c);
+        if (tc->ex[i].is_tag || tc->ex[i].col_id == UINT32_MAX)
+            json_array_append_new(sk, json_string(tc->names[i]));
+    }
+    json_object_set_new(root, "columns", cols);
+    json_object_set_new(root, "sort_key", sk);
+    json_object_set_new(root, "min_seq", json_integer((json_int_t)gi->min_seq));
+    json_object_set_new(root, "max_seq", json_integer((json_int_t)gi->max_seq));
+    char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    return s;
+}
+
+int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, persist_stats *stats,
+                  silt_err *err) {
+    pthread_mutex_lock(&st->persist_mu);
+    int64_t t0 = time_mono_ns();
+    buffer_gen_info gi;
+    buffer_gen_get_info(g, &gi);
+    if (persisted_seq < gi.max_seq) persisted_seq = gi.max_seq;
+    buffer_chunk_desc *chunks = NULL;
+    size_t n_chunks = 0;
+    catalog_file *files = NULL;
+    size_t n_files = 0;
+    catalog_column *ccols = NULL;
+    int64_t *ccol_tables = NULL;
+    char **owned = NULL;
+    size_t n_ccols = 0, cap_ccols = 0, n_owned = 0, cap_owned = 0;
+    uint64_t rows = 0, bytes = 0;
+    int rc = buffer_gen_chunks(g, &chunks, &n_chunks);
+    if (!rc && n_chunks) files = xcalloc(n_chunks, sizeof *files);
+    for (size_t ci = 0; ci < n_chunks && !rc; ci++) {
+        buffer_chunk_desc *cd = &chunks[ci];
+        int64_t db_cat, tbl_cat;
+        char *db_name = NULL, *tbl_name = NULL;
+        if ((rc = ensure_ids(st, cd->table_id, &db_cat, &tbl_cat, &db_name, &tbl_name, err))) {
+            free(db_name);
+            free(tbl_name);
+            break;
+        }
+        table_cols tc = {0};
+        schema_rdlock(st->s);
+        table_layout(schema_table_by_id(st->s, cd->table_id), &tc);
+        schema_unlock(st->s);
+        char *sj = schema_json(db_name, tbl_name, &tc, &gi);
+        pq_kv kv[1] = {{"silt.schema", sj}};
+        pq_writer_opts po = st->pq;
+        po.kv = kv;
+        po.n_kv = 1;
+        pq_writer *pw = NULL;
+        buf data = {0};
+        pq_vec *pv = xcalloc(tc.n, sizeof *pv);
+        write_ctx wc = {NULL, tc.n, pv, err};
+        rc = pq_writer_open(tc.defs, tc.n, &po, &pw, err);
+        if (!rc) {
+            wc.w = pw;
+            rc = buffer_gen_export(g, cd->table_id, cd->day, tc.sort_tags, tc.n_tags, tc.ex, tc.n,
+                                   65536, write_batch, &wc, err);
+            if (rc) pq_writer_abort(pw);
+            else rc = pq_writer_finish(pw, &data, err);
+        }
+        free(pv);
+        free(sj);
+        if (!rc) {
+            char fid[40];
+            file_id(fid);
+            catalog_file *f = &files[n_files];
+            memset(f, 0, sizeof *f);
+            f->table_id = tbl_cat;
+            f->day = cd->day;
+            store_object_key(f->object_key, db_cat, tbl_cat, cd->day, fid);
+            f->min_time = cd->min_time;
+            f->max_time = cd->max_time;
+            f->row_count = cd->rows;
+            f->size_bytes = data.len;
+            store_checksum(data.p, data.len, f->checksum);
+            rc = put_object(st, f->object_key, &data, err);
+            if (!rc && (rc = INJECT("persist.after_put")))
+                SILT_FAIL(err, rc, "injected failure after put");
+            if (!rc) {
+                n_files++;
+                rows += cd->rows;
+                bytes += data.len;
+                log_debug("store", "put %s: %" PRIu64 " rows, %zu bytes", f->object_key, cd->rows,
+                          data.len);
+            }
+        }
+        buf_free(&data);
+        /* the table's columns go into the same catalog transaction */
+        for (size_t i = 0; !rc && i < tc.n; i++) {
+            XGROW(ccols, cap_ccols, n_ccols + 1);
+            ccol_tables = xrealloc(ccol_tables, cap_ccols * sizeof *ccol_tables);
+            XGROW(owned, cap_owned, n_owned + 1);
+            owned[n_owned] = xstrdup(tc.ccols[i].name);
+            ccols[n_ccols] = tc.ccols[i];
+            ccols[n_ccols].name = owned[n_owned++];
+            ccol_tables[n_ccols++] = tbl_cat;
+        }
+        table_cols_fini(&tc);
+        free(db_name);
+        free(tbl_name);
+    }
+    if (!rc) {
+        catalog_commit cm = {.files = files, .n_files = n_files, .col_table_ids = ccol_tables,
+                             .cols = ccols, .n_cols = n_ccols, .node_id = st->node_id,
+                             .persisted_seq = persisted_seq};
+        rc = catalog_commit_persist(st->cat, &cm, err);
+        if (!rc && (rc = INJECT("persist.after_commit")))
+            SILT_FAIL(err, rc, "injected failure after the catalog commit");
+        if (rc == SILT_OK || rc == SILT_EIO) {
+            /* after the commit the files are the data: stop serving the generation */
+        }
+    }
+    bool committed = rc == SILT_OK;
+    if (committed) {
+        buffer_drop_frozen(st->b, g);
+        if (w) {
+            silt_err werr = {0};
+            int wr = wal_remove_through(w, persisted_seq, &werr);
+            if (wr) log_warn("store", "persisted through seq %" PRIu64 ", but removing WAL "
+                             "segments failed: %s (retried at the next persist or restart)",
+                             persisted_seq, werr.msg);
+        }
+    }
+    int64_t elapsed = time_mono_ns() - t0;
+    if (committed) {
+        log_info("store", "persisted %zu file(s), %" PRIu64 " rows, %.1f MB in %.3f s "
+                 "(%.0f rows/s); WAL persisted through seq %" PRIu64, n_files, rows,
+                 (double)bytes / 1e6, (double)elapsed / 1e9,
+                 elapsed ? (double)rows / ((double)elapsed / 1e9) : 0.0, persisted_seq);
+        if (stats) *stats = (persist_stats){n_files, rows, bytes, elapsed, persisted_seq};
+    }
+    for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+    free(owned);
+    free(ccols);
+    free(ccol_tables);
+    free(files);
+    free(chunks);
+    pthread_mutex_unlock(&st->persist_mu);
+    return rc;
+}
+
+int store_commit_watermark(store *st, uint64_t persisted_seq, silt_err *err) {
+    catalog_commit cm = {.node_id = st->node_id, .persisted_seq = persisted_seq};
+    return catalog_commit_persist(st->cat, &cm, err);
+}
+
+/* ------------------------------------------------------------------ verification */
+
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_verify(catalog *c, objstore *o, buf *out, store_verify_report *rep, silt_err *err) {
+    memset(rep, 0, sizeof *rep);
+    catalog_file *files = NULL;
+    size_t nf = 0;
+    int rc = catalog_list_all_files(c, &files, &nf, err);
+    if (rc) return rc;
+    char **known = xcalloc(nf + 1, sizeof *known);
+    char *after = NULL;
+    buf data = {0};
+    for (size_t i = 0; i < nf; i++) {
+        catalog_file *f = &files[i];
+        known[i] = f->object_key;
+        rep->files++;
+        buf_reset(&data);
+        silt_err e = {0};
+        int gr = objstore_get(o, f->object_key, 0, UINT64_MAX, &data, &e);
+        const char *state = f->to_delete_at ? " (marked for deletion)" : "";
+        if (gr == SILT_ENOTFOUND) {
+            rep->missing++;
+            buf_printf(out, "missing: %s%s\n", f->object_key, state);
+            continue;
+        }
+        if (gr) {
+            rc = SILT_FAIL(err, gr, "reading %s: %s", f->object_key, e.msg);
+            goto done;
+        }
+        if (data.len != f->size_bytes) {
+            rep->size_mismatch++;
+            buf_printf(out, "size mismatch: %s: %zu bytes, catalog says %" PRIu64 "%s\n",
+                       f->object_key, data.len, f->size_bytes, state);
+            continue;
+        }
+        char sum[72];
+        store_checksum(data.p, data.len, sum);
+        if (strcmp(sum, f->checksum) != 0) {
+            rep->checksum_mismatch++;
+            buf_printf(out, "checksum mismatch: %s: %s, catalog says %s%s\n", f->object_key, sum,
+                       f->checksum, state);
+            continue;
+        }
+        rep->ok++;
+    }
+    qsort(known, nf, sizeof *known, cmp_key);
+    for (;;) {
+        objstore_page pg = {0};
+        if ((rc = objstore_list(o, "dbs/", after, 1000, &pg, err))) goto done;
+        for (size_t i = 0; i < pg.n; i++) {
+            const char *k = pg.entries[i].key;
+            if (!bsearch(&k, known, nf, sizeof *known, cmp_key)) {
+                rep->orphans++;
+                buf_printf(out, "orphan: %s (%" PRIu64 " bytes; not in the catalog)\n", k,
+                           pg.entries[i].size);
+            }
+        }
+        free(after);
+        after = pg.next ? xstrdup(pg.next) : NULL;
+        objstore_page_free(&pg);
+        if (!after) break;
+    }
+done:
+    free(after);
+    buf_free(&data);
+    free(known);
+    free(files);
+    return rc;
+}

@@ -13,3 +13,6 @@ echo "== line protocol parser, one core: $build/bench/lp_bench $DATA_FILE --repe
 echo
 echo "== WAL replay: $build/bench/wal_bench $DATA_FILE --repeat 5"
 "$build/bench/wal_bench" "$DATA_FILE" --repeat 5 | tee "$out/wal_bench.txt"
+echo
+echo "== Parquet write/read of the whole day (sorted by tags, time): $build/bench/pq_bench $DATA_FILE"
+"$build/bench/pq_bench" "$DATA_FILE" | grep -vE '^\s+(stats|")|^  [0-9]+ "' | tee "$out/pq_bench.txt"

@@ -13,9 +13,13 @@ mkdir -p "$out"
 echo "== peers: ../shared/bench/peers.sh $mode $quick --peers \"influxdb vm custom\" (custom = silt)"
 rc=0
 CUSTOM_NAME=silt CUSTOM_PING=/health \
-CUSTOM_START='build/silt serve --data-dir $DATA --http-bind 127.0.0.1:$PORT --log-level warn' \
+CUSTOM_START='build/silt serve --data-dir $DATA --http-bind 127.0.0.1:$PORT' \
   ../shared/bench/peers.sh "$mode" $quick --peers "influxdb vm custom" | tee "$out/peers.md" || rc=$?
 [ -f /tmp/silt-bench/results/results.json ] && cp /tmp/silt-bench/results/results.json "$out/peers.json"
+echo
+echo "== silt persist (graceful restart after the load, from its log):"
+grep -hE "store: persisted|serve: shutdown: persisted" /tmp/silt-bench/run/logs/custom.log 2>/dev/null \
+  | tail -4 | tee "$out/persist.txt" || true
 
 echo
 echo "== single-line acknowledgement latency: lpload -b 1 -c 1 -n 2000 against a fresh silt"

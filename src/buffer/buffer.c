@@ -1001,40 +1001,71 @@ int buffer_gen_export(buffer_gen *g, uint32_t table_id, int64_t day, const uint3
         else cm[i].vals = xmalloc(batch_rows * elem_size(cols[i].type));
         if (cols[i].col_id != UINT32_MAX) cm[i].valid = xmalloc(batch_rows);
     }
+    /* gather a batch of row references, then fill it column by column (tight loops; rows of
+     * a series are consecutive, so tag values are looked up once per run) */
+    uint32_t *rrow = xmalloc(batch_rows * sizeof *rrow);
     int rc = SILT_OK;
-    size_t fill = 0;
-    for (size_t si = 0; si < n_series && !rc; si++) {
-        const bsrows *sr = &c->sr[order[si]];
-        for (uint32_t k = 0; k < sr->n && !rc; k++) {
-            uint32_t row = sr->rows[k];
-            const bblock *bl = c->blocks[row / BLOCK_ROWS];
-            size_t kb = row % BLOCK_ROWS;
-            const bseries *se = &t->series[bl->series[kb]];
-            for (size_t i = 0; i < n_cols; i++) {
-                const buffer_export_col *ec = &cols[i];
-                if (ec->col_id == UINT32_MAX) {
-                    memcpy(cm[i].vals + fill * 8, &bl->time[kb], 8);
-                } else if (ec->is_tag) {
-                    uint32_t slot1 = ec->col_id < t->n_slot_of_col ? t->slot_of_col[ec->col_id] : 0;
-                    uint32_t code = slot1 && slot1 - 1 < se->n_slots ? se->codes[slot1 - 1] : 0;
-                    cm[i].valid[fill] = code != 0;
-                    cm[i].str[fill] = code ? t->dicts[slot1 - 1].vals[code - 1] : (str_view){"", 0};
-                } else {
-                    size_t es = elem_size(ec->type);
-                    const bcol *col = ec->col_id < bl->n_cols ? &bl->cols[ec->col_id] : NULL;
-                    bool ok = col && col->type == ec->type && col->valid[kb];
-                    if (ok) memcpy(cm[i].vals + fill * es, col->vals + kb * es, es);
-                    else memset(cm[i].vals + fill * es, 0, es);
-                    cm[i].valid[fill] = ok;
-                }
-            }
-            if (++fill == batch_rows) {
-                rc = export_flush(cols, n_cols, cm, vecs, fill, batch, arg);
-                fill = 0;
+    size_t fill = 0, si = 0, k = 0;
+    while (!rc && si < n_series) {
+        fill = 0;
+        while (fill < batch_rows && si < n_series) {
+            const bsrows *sr = &c->sr[order[si]];
+            size_t take = sr->n - k < batch_rows - fill ? sr->n - k : batch_rows - fill;
+            memcpy(rrow + fill, sr->rows + k, take * sizeof *rrow);
+            fill += take;
+            k += take;
+            if (k == sr->n) {
+                si++;
+                k = 0;
             }
         }
+        for (size_t i = 0; i < n_cols; i++) {
+            const buffer_export_col *ec = &cols[i];
+            if (ec->col_id == UINT32_MAX) {
+                int64_t *dst = (int64_t *)(void *)cm[i].vals;
+                for (size_t r = 0; r < fill; r++)
+                    dst[r] = c->blocks[rrow[r] / BLOCK_ROWS]->time[rrow[r] % BLOCK_ROWS];
+            } else if (ec->is_tag) {
+                uint32_t slot1 = ec->col_id < t->n_slot_of_col ? t->slot_of_col[ec->col_id] : 0;
+                uint32_t last_sid = UINT32_MAX;
+                str_view sv = {"", 0};
+                uint8_t ok = 0;
+                for (size_t r = 0; r < fill; r++) {
+                    uint32_t sid = c->blocks[rrow[r] / BLOCK_ROWS]->series[rrow[r] % BLOCK_ROWS];
+                    if (sid != last_sid) {
+                        const bseries *se = &t->series[sid];
+                        uint32_t code = slot1 && slot1 - 1 < se->n_slots ? se->codes[slot1 - 1] : 0;
+                        ok = code != 0;
+                        sv = code ? t->dicts[slot1 - 1].vals[code - 1] : (str_view){"", 0};
+                        last_sid = sid;
+                    }
+                    cm[i].str[r] = sv;
+                    cm[i].valid[r] = ok;
+                }
+            } else {
+                size_t es = elem_size(ec->type);
+                for (size_t r = 0; r < fill; r++) {
+                    const bblock *bl = c->blocks[rrow[r] / BLOCK_ROWS];
+                    size_t kb = rrow[r] % BLOCK_ROWS;
+                    const bcol *col = ec->col_id < bl->n_cols ? &bl->cols[ec->col_id] : NULL;
+                    bool ok = col && col->type == ec->type && col->valid[kb];
+                    if (es == 8) {
+                        uint64_t v = 0;
+                        if (ok) memcpy(&v, col->vals + kb * 8, 8);
+                        memcpy(cm[i].vals + r * 8, &v, 8);
+                    } else if (ok) {
+                        memcpy(cm[i].vals + r * es, col->vals + kb * es, es);
+                    } else {
+                        memset(cm[i].vals + r * es, 0, es);
+                    }
+                    cm[i].valid[r] = ok;
+                }
+            }
+        }
+        rc = export_flush(cols, n_cols, cm, vecs, fill, batch, arg);
+        fill = 0;
     }
-    if (!rc && fill) rc = export_flush(cols, n_cols, cm, vecs, fill, batch, arg);
+    free(rrow);
     pthread_rwlock_unlock(&t->lock);
     for (size_t i = 0; i < n_cols; i++) {
         free(cm[i].vals);

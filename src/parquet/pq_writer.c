@@ -340,8 +340,10 @@ static uint32_t intern(pq_wcol *c, str_view s) {
 static void append_rows(pq_wcol *c, const pq_vec *v, size_t from, size_t k) {
     size_t need = c->n + k;
     if (need > c->cap) {
-        size_t cap = c->cap ? c->cap : 1024;
-        while (cap < need) cap *= 2;
+        /* grow 4x: realloc may copy (heap chunks below glibc's dynamic mmap threshold), and
+         * a persisted chunk is usually large, so few, big steps copy least */
+        size_t cap = c->cap ? c->cap : 16384;
+        while (cap < need) cap *= 4;
         if (c->def.optional) c->valid = xrealloc(c->valid, cap);
         if (is_fixed8(c->def.type)) c->v64 = xrealloc(c->v64, cap * sizeof *c->v64);
         if (c->def.type == PQ_BOOL) c->b = xrealloc(c->b, cap);

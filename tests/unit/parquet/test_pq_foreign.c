@@ -312,7 +312,8 @@ static void test_pq_foreign_regenerated_with_node(void **state) {
         if (getenv("SILT_SKIP_PQCHECK")) return;
         fail_msg("pqtools not found");
     }
-    /* pqtools' folder: the pqcheck script sits in it; make sure its packages are installed */
+    /* pqtools' folder: the pqcheck script sits in it; running it once installs its packages (the
+     * path is taken after the cd, as an absolute one: the tool path may be relative) */
     char dir[256], out[256], cmd[4096];
     snprintf(dir, sizeof dir, "%s", tool);
     char *slash = strrchr(dir, '/');
@@ -320,9 +321,9 @@ static void test_pq_foreign_regenerated_with_node(void **state) {
     snprintf(out, sizeof out, "%s/fixtures", pqt_dir());
     snprintf(cmd, sizeof cmd,
              "cd '%s' && d=$(pwd -P) && if [ -d pqtools ]; then d=\"$d/pqtools\"; fi && "
-             "'%s' --help > /dev/null 2>&1; "
+             "\"$d/pqcheck\" --help > /dev/null 2>&1; "
              "PQTOOLS_DIR=\"$d\" node '%s/make_fixtures.mjs' '%s' > '%s.log' 2>&1",
-             dir, tool, fixture_dir, out, out);
+             dir, fixture_dir, out, out);
     int st = system(cmd);
     if (st != 0) {
         snprintf(cmd, sizeof cmd, "cat '%s.log' >&2", out);

@@ -12,7 +12,7 @@ started_pg=""; started_s3=""; work=""
 cleanup() {
   [ -n "$started_pg" ] && "$tools/pg-down.sh" "$started_pg" >/dev/null 2>&1 || true
   [ -n "$started_s3" ] && "$tools/s3-down.sh" "$started_s3" >/dev/null 2>&1 || true
-  [ -n "$work" ] && rm -rf "$work"
+  if [ -n "$work" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
 if [ -z "${PG_URL:-}" ] || [ -z "${S3_ENDPOINT:-}" ]; then

@@ -233,6 +233,9 @@ int cli_verify(int argc, char **argv) {
     catalog *cat = NULL;
     objstore *obj = NULL;
     int rc = cli_open_catalog(&conf, &cat, &err);
+    /* verify checks the store itself, never the local copies in <data-dir>/cache (a file
+     * damaged in the bucket after a server cached it must be reported) */
+    conf.object_cache_size = 0;
     if (!rc) rc = cli_open_objects(&conf, &obj, &err);
     buf out = {0};
     store_verify_report rep = {0};
@@ -241,7 +244,7 @@ int cli_verify(int argc, char **argv) {
         fprintf(stderr, "silt verify: %s\n", err.msg);
         code = 2;
     } else {
-        fwrite(out.p, 1, out.len, stdout);
+        if (out.len) fwrite(out.p, 1, out.len, stdout);
         printf("%zu file(s) in the catalog: %zu verified, %zu missing, %zu with a wrong size, %zu "
                "with a wrong checksum; %zu orphan object(s)\n",
                rep.files, rep.ok, rep.missing, rep.size_mismatch, rep.checksum_mismatch,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// Restarts: a graceful stop (SIGTERM, exit 0) and a kill -9 right after the acks both keep
-// every acknowledged write, with types, merges and rejected lines exactly as before; the
-// WAL replay is logged; segments roll at --wal-segment-size and are all replayed; a
-// restarted server writes into a new segment.
+// Restarts: a graceful stop (SIGTERM, exit 0; it persists the buffer to Parquet and empties
+// the WAL, or keeps the WAL with --persist-on-shutdown false) and a kill -9 right after the
+// acks both keep every acknowledged write, with types, merges and rejected lines exactly as
+// before; the WAL replay is logged; segments roll at --wal-segment-size and are all
+// replayed; a restarted server writes into a new segment.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +43,7 @@ async function dumpAll(srv) {
 
 test('a graceful restart (SIGTERM) keeps every table, column, row and merge', async (t) => {
   const srv = await startServer({ t });
-  const records = await mixedWorkload(srv);
+  await mixedWorkload(srv);
   const before = await dumpAll(srv);
   assert.equal(before.d3.bulk.rows.length, 500);
 
@@ -52,6 +53,24 @@ test('a graceful restart (SIGTERM) keeps every table, column, row and merge', as
   assert.ok(srv.logContains(/received SIGTERM/, off));
   assert.ok(srv.logContains(/ stopped$/m, off));
 
+  // the graceful stop persisted everything to Parquet and left the WAL empty: the restart
+  // replays nothing and serves the same answers from the files
+  assert.ok(srv.logContains(/serve: shutdown: persisted \d+ rows to \d+ Parquet file\(s\) .*, 0 segment\(s\) left/, off), srv.log(off));
+  assert.deepEqual(walSegments(path.join(srv.dataDir, 'wal')), []);
+  const off2 = srv.logOffset();
+  await srv.restart();
+  assert.ok(srv.logContains(/WAL replay: 0 records /, off2), srv.log(off2));
+  assert.deepEqual(await dumpAll(srv), before);
+});
+
+test('a graceful restart with --persist-on-shutdown false replays every record from the WAL', async (t) => {
+  const srv = await startServer({ t, args: ['--persist-on-shutdown', 'false'] });
+  const records = await mixedWorkload(srv);
+  const before = await dumpAll(srv);
+  const off = srv.logOffset();
+  await srv.stop();
+  assert.ok(srv.logContains(/rows in memory stay in the WAL \(--persist-on-shutdown false\)/, off), srv.log(off));
+  assert.ok(!srv.logContains(/store: persisted|shutdown: persisted/, off), srv.log(off));
   const off2 = srv.logOffset();
   await srv.restart();
   assert.ok(srv.logContains(new RegExp(`WAL replay: ${records} records `), off2), srv.log(off2));
@@ -107,7 +126,12 @@ test('repeated restarts: replayed data plus new writes, each restart in a new se
     for (let i = 0; i < 10; i++) expected.push(round * 10 + i);
     const segsBefore = walSegments(walDir).length;
     if (round % 2) await srv.kill('SIGKILL');
-    else await srv.stop();
+    else {
+      // a graceful stop persists the buffer and removes every segment
+      await srv.stop();
+      assert.deepEqual(walSegments(walDir), [], `round ${round}: segments left after a graceful stop`);
+    }
+    const segsAfterStop = walSegments(walDir).length;
     await srv.restart();
     const rows = await srv.query('rep', 'SELECT round, v FROM r ORDER BY time');
     assert.deepEqual(
@@ -117,7 +141,8 @@ test('repeated restarts: replayed data plus new writes, each restart in a new se
     );
     // writing after a restart goes to a new segment (README invariant 4)
     await srv.write('rep', `marker,round=${round} v=1i ${1000 + round}`, { params: { precision: 's' } });
-    assert.equal(walSegments(walDir).length, segsBefore + 1, `round ${round}: no new segment after restart`);
+    assert.equal(walSegments(walDir).length, segsAfterStop + 1, `round ${round}: no new segment after restart`);
+    if (round % 2) assert.equal(segsAfterStop, segsBefore);
   }
   assert.deepEqual(await srv.query('rep', 'SELECT count(*) FROM marker'), [{ 'count(*)': 4 }]);
 });

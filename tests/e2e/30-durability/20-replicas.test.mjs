@@ -14,9 +14,14 @@ import { startServer, walSegments, parseSegment } from '../lib/server.mjs';
 
 const N_REQ = 30;
 
-/* 30 requests of 20 rows each (one WAL record per request), then a graceful stop. */
+/* These tests are about the WAL files themselves: a graceful stop must leave them in place
+ * (by default it persists the buffer to Parquet and removes every segment). */
+const KEEP_WAL = ['--persist-on-shutdown', 'false'];
+
+/* 30 requests of 20 rows each (one WAL record per request), then a graceful stop that keeps
+ * the WAL. */
 async function fillAndStop(t) {
-  const srv = await startServer({ t, walDirs: 2 });
+  const srv = await startServer({ t, walDirs: 2, args: KEEP_WAL });
   for (let b = 0; b < N_REQ; b++) {
     const body = Array.from({ length: 20 }, (_, i) => `rep,b=${b} v=${b * 20 + i}i,s="row ${b * 20 + i}" ${b * 20 + i + 1}`).join('\n');
     await srv.write('rdb', body, { params: { precision: 'ns' } });
@@ -141,7 +146,7 @@ test('a WAL directory emptied entirely is rebuilt from the other', async (t) => 
 });
 
 test('adding a second --wal-dir to an existing server fills it at start; later the second copy alone has everything', async (t) => {
-  const srv = await startServer({ t, walDirs: 2, start: false });
+  const srv = await startServer({ t, walDirs: 2, start: false, args: KEEP_WAL });
   const [a, b] = srv.walDirs;
   srv.walDirs = [a];
   await srv.start();

@@ -14,10 +14,11 @@ import { startServer, walSegments, parseSegment } from '../lib/server.mjs';
 const N_REQ = 12;
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/* N_REQ requests of 10 rows (one record each), graceful stop; returns the server and the
- * only segment's path. */
+/* N_REQ requests of 10 rows (one record each), graceful stop that keeps the WAL (these
+ * tests damage its files; by default a graceful stop persists to Parquet and removes every
+ * segment); returns the server and the only segment's path. */
 async function fillAndStop(t) {
-  const srv = await startServer({ t });
+  const srv = await startServer({ t, args: ['--persist-on-shutdown', 'false'] });
   for (let b = 0; b < N_REQ; b++) {
     const body = Array.from({ length: 10 }, (_, i) => `tt,b=${b} v=${b * 10 + i}i ${b * 10 + i + 1}`).join('\n');
     await srv.write('tdb', body, { params: { precision: 'ns' } });

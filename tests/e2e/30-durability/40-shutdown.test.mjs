@@ -1,71 +1,81 @@
 // SPDX-License-Identifier: MIT
 //
 // Graceful shutdown: SIGTERM while writes are in flight answers them, refuses new writes
-// (503 or a refused connection, never 204), keeps queries working while it drains, exits 0,
-// and every acknowledged write is there after the restart. And the data directory LOCK:
-// one server per data directory.
+// (503 or a refused connection, never 204), keeps queries working while it drains, persists
+// the buffer and empties the WAL, exits 0, and every acknowledged write is there after the
+// restart. And the data directory LOCK: one server per data directory.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startServer, request, runSilt, freePort, sleep } from '../lib/server.mjs';
+import path from 'node:path';
+import { startServer, request, runSilt, freePort, sleep, walSegments } from '../lib/server.mjs';
+import { persistLines } from '../lib/storage.mjs';
 
-test('SIGTERM while 4 writers are busy: exit 0, every acknowledged write is present after the restart', async (t) => {
-  const srv = await startServer({ t });
-  const acked = new Set();
-  const refused = [];
-  let stop = false;
-  const writer = async (w) => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      for (let b = 0; !stop; b++) {
-        const body = Array.from({ length: 50 }, (_, i) => `g,w=${w} v=${b * 50 + i}i ${b * 50 + i + 1}`).join('\n');
-        try {
-          const r = await request(srv.port, { method: 'POST', path: '/api/v3/write_lp?db=gdb&precision=ns', body, agent, timeoutMs: 20000 });
-          if (r.status === 204) acked.add(`${w}/${b}`);
-          else {
-            assert.equal(r.status, 503, `unexpected HTTP ${r.status}: ${r.text}`);
-            refused.push(r.status);
+for (const args of [[], ['--buffer-persist-size', '1MiB']]) {
+  test(`SIGTERM while 4 writers are busy${args.length ? ' (and the persister, ' + args.join(' ') + ')' : ''}: exit 0, every acknowledged write is present after the restart`, async (t) => {
+    const srv = await startServer({ t, args });
+    const acked = new Set();
+    const refused = [];
+    let stop = false;
+    const writer = async (w) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let b = 0; !stop; b++) {
+          const body = Array.from({ length: 50 }, (_, i) => `g,w=${w} v=${b * 50 + i}i ${b * 50 + i + 1}`).join('\n');
+          try {
+            const r = await request(srv.port, { method: 'POST', path: '/api/v3/write_lp?db=gdb&precision=ns', body, agent, timeoutMs: 20000 });
+            if (r.status === 204) acked.add(`${w}/${b}`);
+            else {
+              assert.equal(r.status, 503, `unexpected HTTP ${r.status}: ${r.text}`);
+              refused.push(r.status);
+              return;
+            }
+          } catch (e) {
+            refused.push(e.code);
             return;
           }
-        } catch (e) {
-          refused.push(e.code);
-          return;
         }
+      } finally {
+        agent.destroy();
       }
-    } finally {
-      agent.destroy();
-    }
-  };
-  const writers = [0, 1, 2, 3].map(writer);
-  const deadline = Date.now() + 20000;
-  while (acked.size < 20 && Date.now() < deadline) await sleep(5); // writes are flowing
-  const off = srv.logOffset();
-  srv.signal('SIGTERM');
-  const ex = await srv.waitExit();
-  stop = true;
-  await Promise.all(writers);
-  assert.deepEqual(ex, { code: 0, signal: null });
-  srv.checkCleanExit(ex);
-  assert.ok(srv.logContains(/received SIGTERM: shutting down/, off));
-  assert.ok(srv.logContains(/writes drained/, off));
-  assert.ok(acked.size > 4, `only ${acked.size} writes acknowledged`);
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    const deadline = Date.now() + 20000;
+    while (acked.size < 20 && Date.now() < deadline) await sleep(5); // writes are flowing
+    const off = srv.logOffset();
+    srv.signal('SIGTERM');
+    const ex = await srv.waitExit();
+    stop = true;
+    await Promise.all(writers);
+    assert.deepEqual(ex, { code: 0, signal: null });
+    srv.checkCleanExit(ex);
+    assert.ok(srv.logContains(/received SIGTERM: shutting down/, off));
+    // every acknowledged batch (50 rows each) was persisted, and the WAL left empty
+    const persisted = /serve: shutdown: persisted (\d+) rows to (\d+) Parquet file\(s\) .*, 0 segment\(s\) left/.exec(srv.log(off));
+    assert.ok(persisted, srv.log(off));
+    // (the persister may have persisted some before the SIGTERM: every persist is logged)
+    const rows = persistLines(srv).reduce((n, p) => n + p.rows, 0);
+    assert.ok(rows >= acked.size * 50 && rows % 50 === 0, `persisted ${rows} rows, ${acked.size} batches of 50 acknowledged`);
+    assert.deepEqual(walSegments(path.join(srv.dataDir, 'wal')), []);
+    assert.ok(acked.size > 4, `only ${acked.size} writes acknowledged`);
 
-  await srv.restart();
-  for (let w = 0; w < 4; w++) {
-    const rows = await srv.query('gdb', `SELECT v FROM g WHERE w = '${w}' ORDER BY time`);
-    const have = new Set(rows.map((r) => Math.floor(r.v / 50)));
-    for (const k of acked) {
-      const [ww, b] = k.split('/').map(Number);
-      if (ww === w) assert.ok(have.has(b), `acknowledged batch ${k} is missing after the restart`);
+    await srv.restart();
+    for (let w = 0; w < 4; w++) {
+      const rows = await srv.query('gdb', `SELECT v FROM g WHERE w = '${w}' ORDER BY time`);
+      const have = new Set(rows.map((r) => Math.floor(r.v / 50)));
+      for (const k of acked) {
+        const [ww, b] = k.split('/').map(Number);
+        if (ww === w) assert.ok(have.has(b), `acknowledged batch ${k} is missing after the restart`);
+      }
+      // a batch is one record: all of its rows or none
+      const per = new Map();
+      for (const r of rows) per.set(Math.floor(r.v / 50), (per.get(Math.floor(r.v / 50)) ?? 0) + 1);
+      for (const [b, n] of per) assert.equal(n, 50, `batch ${w}/${b} is partly present (${n} of 50 rows)`);
     }
-    // a batch is one record: all of its rows or none
-    const per = new Map();
-    for (const r of rows) per.set(Math.floor(r.v / 50), (per.get(Math.floor(r.v / 50)) ?? 0) + 1);
-    for (const [b, n] of per) assert.equal(n, 50, `batch ${w}/${b} is partly present (${n} of 50 rows)`);
-  }
-});
+  });
+}
 
 /* silt_http_requests_total: every request counts when its headers arrive (this one too). */
 async function requestsTotal(srv) {

@@ -34,6 +34,41 @@ export const SILT_BIN = process.env.SILT_BIN
   : path.resolve(E2E_DIR, '../../build/asan/silt');
 
 const HEALTH_TIMEOUT_MS = 20000;
+
+/* Storage configuration of every server the suite starts (make test runs the suite in both):
+ *   embedded     (default) object store `file` in the data dir, SQLite catalog
+ *   distributed  a real S3 server (Ceph RGW: S3_ENDPOINT, S3_ACCESS_KEY_ID, ...) and a real
+ *                PostgreSQL (PG_ADMIN_URL), each server getting its own bucket and database */
+export const E2E_CONFIG = process.env.SILT_E2E_CONFIG || 'embedded';
+let provisionSeq = 0;
+
+/* A fresh bucket and a fresh PostgreSQL database: the args that point silt at them. */
+export async function provisionDistributed() {
+  for (const k of ['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'PG_ADMIN_URL'])
+    if (!process.env[k]) throw new Error(`SILT_E2E_CONFIG=distributed needs ${k} (run through mk/with-servers.sh)`);
+  const name = `silt-e2e-${process.pid}-${Date.now().toString(36)}-${provisionSeq++}`;
+  const region = process.env.S3_REGION || 'us-east-1';
+  const key = process.env.S3_ACCESS_KEY_ID, secret = process.env.S3_SECRET_ACCESS_KEY;
+  const r = await curl([
+    '-X', 'PUT', '--aws-sigv4', `aws:amz:${region}:s3`, '--user', `${key}:${secret}`,
+    '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', '-H', 'Content-Length: 0',
+    `${process.env.S3_ENDPOINT}/${name}`,
+  ]);
+  if (r.status !== 200) throw new Error(`cannot create bucket ${name}: HTTP ${r.status} ${r.body}`);
+  const db = name.replace(/-/g, '_');
+  await new Promise((resolve, reject) =>
+    execFile('psql', [process.env.PG_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${db} OWNER silt`],
+      (err, _o, stderr) => (err ? reject(new Error(`create database ${db}: ${stderr}`)) : resolve())));
+  const pg = new URL(process.env.PG_ADMIN_URL);
+  const catalog = `postgresql://silt:silt@${pg.hostname}:${pg.port}/${db}`;
+  return {
+    bucket: name,
+    catalog,
+    args: ['--catalog', catalog, '--object-store', 's3', '--bucket', name,
+      '--aws-endpoint', process.env.S3_ENDPOINT, '--aws-default-region', region,
+      '--aws-access-key-id', key, '--aws-secret-access-key', secret, '--aws-allow-http'],
+  };
+}
 const STOP_TIMEOUT_MS = 20000;
 const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)Sanitizer/;
 
@@ -275,11 +310,19 @@ export class SiltServer {
   commandLine() {
     const a = ['serve', '--data-dir', this.dataDir, '--http-bind', `127.0.0.1:${this.port}`];
     for (const d of this.walDirs) a.push('--wal-dir', d);
+    if (this.storage) a.push(...this.storage.args);
     return a.concat(this.args);
+  }
+
+  /* The storage options the server runs with (also what `silt verify` needs). */
+  storageArgs() {
+    return ['--data-dir', this.dataDir, ...(this.storage ? this.storage.args : [])];
   }
 
   async start() {
     if (this.running) throw new Error('server already running');
+    if (E2E_CONFIG === 'distributed' && !this.storage && !this.opts.noProvision)
+      this.storage = this.opts.storage ?? (await provisionDistributed());
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.startOffset = this.logOffset();
     const fd = fs.openSync(this.logPath, 'a');

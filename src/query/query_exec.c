@@ -29,7 +29,7 @@
 static inline int sv_cmp(str_view a, str_view b) {
     size_t n = a.n < b.n ? a.n : b.n;
     int c = n ? memcmp(a.p, b.p, n) : 0;
-    if (c) return c;
+    if (c) return c < 0 ? -1 : 1; /* exactly -1/0/1: query__op_holds reads 2 as unordered */
     return a.n < b.n ? -1 : a.n > b.n;
 }
 

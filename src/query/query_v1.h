@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * query_v1: results in InfluxDB 1.x JSON, the body of `GET|POST /query` that the influx 1.x
+ * CLI, Grafana's InfluxDB data source and the v1 client libraries read:
+ *
+ *   {"results":[{"statement_id":0,"series":[{"name":"cpu","tags":{"host":"a"},
+ *     "columns":["time","max"],"values":[["2016-01-01T00:00:00Z",1.5],...]}]},
+ *    {"statement_id":1,"error":"measurement not found"}]}
+ *
+ * A statement without rows is {"statement_id":N}; "tags" appears only when the statement
+ * groups by tags. Times are RFC 3339 with 'Z' and the fraction trimmed of trailing zeros
+ * (Go's RFC3339Nano, as InfluxDB prints them), or integers in the unit of `epoch=`
+ * (ns, u/µ, ms, s, m, h: truncated toward zero, as InfluxDB divides). Floats that are not
+ * finite print as null. With `chunked=true` every chunk is a complete JSON object on its own
+ * line: a series is cut into chunks of at most chunk_size rows, each but the last of a series
+ * marked "partial":true, and every statement's last object closes it.
+ *
+ * Use: query_v1_begin, then per statement either query_v1_stmt_error or stmt_begin /
+ * (series_begin / row... / series_end)... / stmt_end, then query_v1_end. The writer never
+ * fails; the caller bounds the size (out->len) between rows.
+ */
+#ifndef SILT_QUERY_V1_H
+#define SILT_QUERY_V1_H
+
+#include "query.h"
+
+typedef enum v1_epoch {
+    V1_EPOCH_RFC3339 = 0,
+    V1_EPOCH_NS,
+    V1_EPOCH_US,
+    V1_EPOCH_MS,
+    V1_EPOCH_S,
+    V1_EPOCH_M,
+    V1_EPOCH_H,
+} v1_epoch;
+
+/* "" or NULL (RFC 3339), "ns" / "n", "u" / "µ" / "us", "ms", "s", "m", "h". SILT_EINVAL
+ * otherwise. */
+int query_v1_epoch_parse(const char *s, v1_epoch *out);
+
+/* The value types of a v1 column (tags are strings). */
+typedef enum v1_type {
+    V1_NULL = 0, /* a column that is NULL in every row (no array) */
+    V1_BOOL,
+    V1_INT,
+    V1_UINT,
+    V1_FLOAT,
+    V1_STRING,
+    V1_TIME, /* int64 ns, printed per epoch */
+} v1_type;
+
+typedef struct v1_writer {
+    buf *out;
+    v1_epoch epoch;
+    bool chunked;
+    size_t chunk_rows; /* chunked: rows per chunk (InfluxDB's default 10000) */
+    /* state */
+    bool any_stmt;     /* a statement was written into the current results array */
+    bool in_stmt;
+    bool stmt_series;  /* the current statement has written a series */
+    int stmt_id;
+    bool in_series;
+    size_t series_rows; /* rows in the current chunk of the current series */
+    /* the current series' head, to repeat it in every chunk */
+    buf head; /* {"name":...,"tags":{...},"columns":[...],"values":[ */
+    buf pend; /* chunked: the chunk held back (head and rows so far) */
+    bool pend_open;
+} v1_writer;
+
+void query_v1_init(v1_writer *w, buf *out, v1_epoch epoch, bool chunked, size_t chunk_rows);
+void query_v1_fini(v1_writer *w);
+
+void query_v1_begin(v1_writer *w);
+void query_v1_end(v1_writer *w);
+
+/* A statement that failed: {"statement_id":id,"error":msg}. */
+void query_v1_stmt_error(v1_writer *w, int id, const char *msg);
+
+void query_v1_stmt_begin(v1_writer *w, int id);
+void query_v1_stmt_end(v1_writer *w);
+
+/* A series: name, n_tags tag pairs (tags NULL: no "tags" key), the column names. */
+void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys,
+                           const str_view *tag_values, size_t n_tags, const str_view *cols,
+                           size_t n_cols);
+/* Row i of the column vectors vecs[0..n) typed types[0..n). */
+void query_v1_row(v1_writer *w, const query_vec *const *vecs, const v1_type *types, size_t n,
+                  uint32_t i);
+void query_v1_series_end(v1_writer *w);
+
+/* A whole-request error, the body of a 400/500 answer: {"error":"msg"}. */
+void query_v1_error_body(buf *out, const char *msg);
+
+/* A time as InfluxDB prints it (Go's RFC3339Nano: "2016-01-01T00:00:00.5Z"). Returns the
+ * length written into out (at least 40 bytes). */
+size_t query_v1_format_time(char *out, int64_t t_ns);
+
+#endif

@@ -156,6 +156,7 @@ bench: deps
 	$(MAKE) VARIANT=release all
 	$(MAKE) VARIANT=release bench-micro
 	bash mk/bench-peers.sh
+	bash mk/bench-queries.sh
 
 # ------------------------------------------------------------------ housekeeping
 

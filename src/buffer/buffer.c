@@ -845,9 +845,15 @@ static int src_scan(const query_source *qs, const query_scan_req *req, query_bat
     return rc;
 }
 
+static int src_list_dbs(const query_source *qs, char ***names, size_t *n, silt_err *err) {
+    (void)err;
+    buffer *b = qs->ctx;
+    return schema_list_dbs(b->s, names, n);
+}
+
 void buffer_source(buffer *b, query_source *out) {
     *out = (query_source){b, src_db_exists, src_list_tables, src_table_schema, src_table_release,
-                         src_scan};
+                         src_scan, src_list_dbs};
 }
 
 static void gen_stats(buffer_gen *g, buffer_stats *out) {

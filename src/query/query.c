@@ -19,6 +19,8 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
 
     qctx q = {.src = src, .db = db, .sql = sql ? sql : "", .sql_len = sql_len, .err = err};
     q.now_ns = opts && opts->now_ns ? opts->now_ns : time_now_ns();
+    q.max_memory_bytes = opts && opts->max_memory_bytes ? opts->max_memory_bytes
+                                                        : QUERY_DEFAULT_MEMORY_BYTES;
     arena_init(&q.arena, 16 * 1024);
 
     qstmt *st;
@@ -37,11 +39,12 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
                     &q.arena);
     rc = query__exec(&q, plan, &f);
     if (rc < 0) goto fail;
-    if (q.have_tbl) src->table_release(src, &q.tbl);
-    arena_fini(&q.arena);
-    return SILT_OK;
+    rc = SILT_OK;
+    goto done;
 fail:
     out->len = start; /* no partial result */
+done:
+    for (size_t i = 0; i < q.n_to_free; i++) query__expr_free(q.to_free[i]);
     if (q.have_tbl) src->table_release(src, &q.tbl);
     arena_fini(&q.arena);
     return rc;

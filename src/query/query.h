@@ -7,16 +7,25 @@
  * extended, not replaced.
  *
  * The SQL subset of this version (InfluxDB 3 dialect, PostgreSQL-like):
- *   SELECT * | expr [AS alias], ... FROM table [WHERE cond] [ORDER BY time [ASC|DESC]]
+ *   SELECT [DISTINCT] * | expr [AS alias], ... FROM table [WHERE cond]
+ *          [GROUP BY expr | ordinal | alias, ...] [HAVING cond]
+ *          [ORDER BY expr | ordinal | alias [ASC|DESC] [NULLS FIRST|LAST], ...]
  *          [LIMIT n] [OFFSET n]
- *   SELECT count(*) | count(column) [AS alias], ... FROM table [WHERE cond]
  *   SHOW TABLES
  *   SHOW COLUMNS FROM table
- * cond: comparisons (= != <> < <= > >=) between a column and a literal, joined by AND / OR,
- * with NOT, parentheses and IS [NOT] NULL; a boolean column alone is a condition. Literals:
- * 'strings', integers, floats, true/false, NULL; time literals are RFC 3339 strings or
- * integers (nanoseconds since the epoch), also now(), TIMESTAMP '...', and constant
- * arithmetic such as now() - INTERVAL '1 hour'. The stages are described in query_int.h.
+ * Expressions: columns, literals ('strings', integers, floats, true/false, NULL,
+ * TIMESTAMP '...', INTERVAL '...', now(); RFC 3339 strings compared with time), + - * / %
+ * (integer overflow and division by zero are errors), ||, comparisons, AND / OR / NOT
+ * (three-valued), IN (...), BETWEEN, LIKE / ILIKE, ~ ~* !~ !~* (POSIX extended regular
+ * expressions), IS [NOT] NULL, CASE, CAST(x AS type) and x::type, time +- interval; scalar
+ * functions abs round floor ceil sqrt ln log10 power coalesce nullif lower upper length
+ * concat substr date_trunc date_bin; aggregates count(*), count([DISTINCT] x), sum, avg/mean,
+ * min, max, stddev/stddev_samp, stddev_pop, var/var_samp, var_pop, median,
+ * approx_percentile_cont(x, p) (exact: linear interpolation between the closest ranks),
+ * first_value / last_value(x [ORDER BY key]) (default key: time), and InfluxDB 3's
+ * selector_first / selector_last / selector_min / selector_max(x, time), whose struct results
+ * are written as JSON objects {"value":..,"time":".."}. Not yet: subqueries, WITH, UNION,
+ * joins, window functions. The stages are described in query_int.h.
  * query_sql() uses no global state; the deepest statement it accepts needs about 128 KiB of
  * stack (release build), so call it on threads with at least 512 KiB.
  */
@@ -107,6 +116,9 @@ struct query_source {
      * call back into the source. Returns SILT_OK, or fn's / the source's error. */
     int (*scan)(const query_source *s, const query_scan_req *req, query_batch_fn fn, void *arg,
                 silt_err *err);
+    /* Database names, sorted, into *names (as list_tables). May be NULL (InfluxQL's SHOW
+     * DATABASES then fails). */
+    int (*list_dbs)(const query_source *s, char ***names, size_t *n, silt_err *err);
 };
 
 /* ------------------------------------------------------------------ table parts */
@@ -150,6 +162,8 @@ const char *query_format_content_type(query_format f);
 typedef struct query_opts {
     size_t max_result_bytes; /* output larger than this fails with SILT_ELIMIT (0 = no limit) */
     int64_t now_ns;          /* the value of now() for this query */
+    size_t max_memory_bytes; /* GROUP BY / DISTINCT / ORDER BY state larger than this fails
+                              * with SILT_ELIMIT (0 = 1 GiB) */
 } query_opts;
 
 /* Parse and run one SQL statement against db, appending the formatted result to *out.

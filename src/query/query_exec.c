@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT
  *
- * The executor: runs a plan chain as a push pipeline over the source's batches.
+ * The executor: runs a plan chain as a push pipeline of stages over the leaf's batches
+ * (a table scan or a constant table; nothing else in this file knows which).
  *
- *   scan batch -> filter (predicate -> selection vector) -> one sink:
- *     stream    project the selected rows straight into the formatter (offset, limit; the
- *               scan stops early with QUERY_SCAN_STOP once LIMIT rows are out)
- *     sort      copy the projected values of the selected rows plus the time key into a
- *               columnar sort buffer; with LIMIT it is cut to the best offset+limit rows
- *               whenever it doubles (top-N); sorted and formatted at the end
- *     count     add up selected rows (count(*)) or selected non-NULL values (count(col))
+ *   leaf batch -> filter (qpred kernels, then general boolean expressions) -> project
+ *     (one vectorized expression per output column) -> aggregate / distinct (hash
+ *     aggregation, query_agg.c) -> sort (columnar buffer; top-N with LIMIT) -> limit
+ *     (offset, limit; QUERY_SCAN_STOP ends the scan early) -> formatter
  *
- * Predicates are evaluated a column at a time (query__pred_eval): each leaf runs one tight
- * loop of one (type, operator) kernel over the current selection vector and writes the rows
- * that pass into the next one; AND narrows the vector child by child, OR evaluates each
- * child on the rows no earlier child selected and merges in row order (invariant 3). No row
- * is ever interpreted against the AST. The per-batch arena holds the vectors and is reset
- * between batches.
+ * Aggregate, distinct and sort are blocking: they keep their input and, when it ends, emit
+ * their result in batches of QUERY_BATCH_ROWS to the next stage (query__exec drains them
+ * in pipeline order). Predicates of the fast path are evaluated a column at a time
+ * (query__pred_eval): each leaf runs one tight loop of one (type, operator) kernel over the
+ * current selection vector and writes the rows that pass into the next one; AND narrows the
+ * vector child by child, OR evaluates each child on the rows no earlier child selected and
+ * merges in row order (invariant 3). No row is ever interpreted against the AST. The
+ * per-batch arena holds the vectors and is reset between batches.
  *
- * Sorting is stable: the key is (time, arrival sequence), so rows with equal times keep the
- * source order in both directions.
+ * Sorting is stable: keys compare in order, then arrival sequence, so rows with equal keys
+ * keep the source order in both directions. With LIMIT the buffer is cut to the best
+ * offset+limit rows whenever it holds twice that many (top-N in O(n log k) time and O(k)
+ * memory); the result equals the full sort's (tested on random data).
  */
 #include "query_int.h"
 
@@ -140,6 +142,7 @@ static size_t eval_cmp(const qpred *p, const query_vec *v, const uint32_t *in, s
                     r = (x[i].n == c.n && (c.n == 0 || memcmp(x[i].p, c.p, c.n) == 0)) ? 0 : 1;
                 else
                     r = sv_cmp(x[i], c);
+                r = r < 0 ? -1 : r > 0; /* memcmp may return any magnitude; 2 means NaN */
                 if (query__op_holds(op, r)) out[n++] = i;
             }
             break;
@@ -241,63 +244,51 @@ size_t query__pred_eval(const qpred *p, const query_batch *b, const uint32_t *in
 
 /* ------------------------------------------------------------------ sort buffer */
 
-typedef struct sort_key {
-    int64_t t;
-    uint64_t seq;
-    uint32_t idx;
-} sort_key;
-
+/* Rows kept for ORDER BY: every column of the sort's input (visible and hidden), columnar,
+ * with string bytes copied into the buffer's arena. */
 typedef struct sortbuf {
     const qout_col *cols;
-    size_t n_cols;
+    size_t n_cols; /* visible + hidden */
+    const qsort_key *keys;
+    size_t n_keys;
     size_t n, cap;
     void **data;     /* per column: values, element size by type */
     uint8_t **valid; /* per column */
-    int64_t *key;    /* time of each row */
     uint64_t *seq;   /* arrival order, for stability */
     uint64_t next_seq;
     arena strings;    /* bytes of string values */
-    size_t raw_bytes; /* value bytes held, for the memory guard */
+    size_t raw_bytes; /* value bytes held, for the memory guards */
+    size_t arena_bytes; /* string bytes ever copied into `strings` (live or replaced) */
     size_t keep;      /* top-N: rows worth keeping (SIZE_MAX: all) */
-    bool desc;
+    uint32_t *heap;   /* top-N heap mode: slots ordered as a max-heap, worst row at [0] */
 } sortbuf;
 
-static size_t type_size(qtype t) {
-    switch (t) {
-        case QT_BOOL:
-            return 1;
-        case QT_STRING:
-            return sizeof(str_view);
-        default:
-            return 8;
-    }
-}
+/* Top-N up to this many rows keeps a bounded heap (one comparison rejects a row that cannot
+ * make the result, nothing is copied); larger LIMITs cut the buffer to the best rows
+ * whenever it doubles. */
+#define SORT_HEAP_MAX_ROWS 65536
 
-static void sb_init(sortbuf *sb, const qout_col *cols, size_t n_cols, size_t keep, bool desc) {
+static void sb_init(sortbuf *sb, const qplan *p, size_t keep) {
     memset(sb, 0, sizeof *sb);
-    sb->cols = cols;
-    sb->n_cols = n_cols;
+    sb->cols = p->cols;
+    sb->n_cols = p->n_cols + p->n_hidden;
+    sb->keys = p->u.sort.keys;
+    sb->n_keys = p->u.sort.n_keys;
     sb->keep = keep;
-    sb->desc = desc;
-    sb->data = xcalloc(n_cols ? n_cols : 1, sizeof *sb->data);
-    sb->valid = xcalloc(n_cols ? n_cols : 1, sizeof *sb->valid);
+    sb->data = xcalloc(sb->n_cols ? sb->n_cols : 1, sizeof *sb->data);
+    sb->valid = xcalloc(sb->n_cols ? sb->n_cols : 1, sizeof *sb->valid);
     arena_init(&sb->strings, 64 * 1024);
 }
 
-static void sb_free_arrays(void **data, uint8_t **valid, size_t n_cols, int64_t *key,
-                           uint64_t *seq) {
-    for (size_t c = 0; c < n_cols; c++) {
-        free(data[c]);
-        free(valid[c]);
-    }
-    free(data);
-    free(valid);
-    free(key);
-    free(seq);
-}
-
 static void sb_fini(sortbuf *sb) {
-    sb_free_arrays(sb->data, sb->valid, sb->n_cols, sb->key, sb->seq);
+    for (size_t c = 0; c < sb->n_cols; c++) {
+        free(sb->data[c]);
+        free(sb->valid[c]);
+    }
+    free(sb->data);
+    free(sb->valid);
+    free(sb->seq);
+    free(sb->heap);
     arena_fini(&sb->strings);
     memset(sb, 0, sizeof *sb);
 }
@@ -307,197 +298,406 @@ static void sb_reserve(sortbuf *sb, size_t need) {
     size_t cap = sb->cap ? sb->cap : 1024;
     while (cap < need) cap *= 2;
     for (size_t c = 0; c < sb->n_cols; c++) {
-        sb->data[c] = xrealloc(sb->data[c], cap * type_size(sb->cols[c].type));
+        sb->data[c] = xrealloc(sb->data[c], cap * query__value_size(sb->cols[c].type));
         sb->valid[c] = xrealloc(sb->valid[c], cap);
     }
-    sb->key = xrealloc(sb->key, cap * sizeof *sb->key);
     sb->seq = xrealloc(sb->seq, cap * sizeof *sb->seq);
     sb->cap = cap;
 }
 
-/* Copy row i of vector v (column c's type) into slot r. Returns the value bytes copied. */
-static size_t sb_put(sortbuf *sb, size_t c, size_t r, const query_vec *v, uint32_t i,
-                     arena *strings) {
+/* Copy rows sel[0..n) of v (column c) into slots at..at+n. Returns the value bytes copied. */
+static size_t sb_put_rows(sortbuf *sb, size_t c, size_t at, const query_vec *v,
+                          const uint32_t *sel, size_t n) {
     qtype t = sb->cols[c].type;
     const void *src = vec_data(v, t);
-    bool ok = src && (!v->valid || v->valid[i]);
-    sb->valid[c][r] = ok;
+    uint8_t *valid = sb->valid[c] + at;
+    for (size_t k = 0; k < n; k++) valid[k] = src && (!v->valid || v->valid[sel[k]]);
+    if (!src) return 0;
+    size_t bytes = 0;
     switch (t) {
-        case QT_BOOL:
-            ((uint8_t *)sb->data[c])[r] = ok ? (v->b[i] != 0) : 0;
-            return ok;
-        case QT_INT:
-        case QT_TIME:
-            ((int64_t *)sb->data[c])[r] = ok ? v->i64[i] : 0;
-            return ok ? 8 : 0;
-        case QT_UINT:
-            ((uint64_t *)sb->data[c])[r] = ok ? v->u64[i] : 0;
-            return ok ? 8 : 0;
-        case QT_FLOAT:
-            ((double *)sb->data[c])[r] = ok ? v->f64[i] : 0;
-            return ok ? 8 : 0;
-        case QT_STRING: {
-            str_view s = {"", 0};
-            if (ok && v->str[i].n)
-                s.p = arena_strndup(strings, v->str[i].p, v->str[i].n), s.n = v->str[i].n;
-            ((str_view *)sb->data[c])[r] = s;
-            return s.n;
+        case QT_BOOL: {
+            uint8_t *d = (uint8_t *)sb->data[c] + at;
+            for (size_t k = 0; k < n; k++) d[k] = v->b[sel[k]] != 0;
+            return n;
         }
-        default:
-            sb->valid[c][r] = 0;
-            return 0;
+        case QT_STRING: {
+            str_view *d = (str_view *)sb->data[c] + at;
+            for (size_t k = 0; k < n; k++) {
+                str_view s = {"", 0};
+                if (valid[k] && v->str[sel[k]].n) {
+                    s.n = v->str[sel[k]].n;
+                    s.p = arena_strndup(&sb->strings, v->str[sel[k]].p, s.n);
+                    sb->arena_bytes += s.n;
+                }
+                d[k] = s;
+                bytes += s.n + sizeof(str_view);
+            }
+            return bytes;
+        }
+        default: {
+            const int64_t *x = src;
+            int64_t *d = (int64_t *)sb->data[c] + at;
+            for (size_t k = 0; k < n; k++) d[k] = x[sel[k]];
+            return 8 * n;
+        }
     }
 }
 
-static int key_cmp_asc(const void *a, const void *b) {
-    const sort_key *x = a, *y = b;
-    if (x->t != y->t) return x->t < y->t ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+/* Row at slot x before (-1) or after (1) the row at slot y in the output order. */
+static int slot_cmp(const sortbuf *sb, uint32_t x, uint32_t y) {
+    for (size_t k = 0; k < sb->n_keys; k++) {
+        const qsort_key *key = &sb->keys[k];
+        uint32_t c = key->col;
+        bool vx = sb->valid[c][x], vy = sb->valid[c][y];
+        if (!vx || !vy) {
+            if (vx == vy) continue;
+            return !vx ? (key->nulls_first ? -1 : 1) : (key->nulls_first ? 1 : -1);
+        }
+        int r = 0;
+        switch (sb->cols[c].type) {
+            case QT_BOOL: {
+                const uint8_t *d = sb->data[c];
+                r = (int)d[x] - (int)d[y];
+                break;
+            }
+            case QT_UINT: {
+                const uint64_t *d = sb->data[c];
+                r = d[x] < d[y] ? -1 : d[x] > d[y];
+                break;
+            }
+            case QT_FLOAT: { /* NaN sorts above every number (PostgreSQL) */
+                const double *d = sb->data[c];
+                double a = d[x], b = d[y];
+                bool na = a != a, nb = b != b;
+                r = na || nb ? (int)na - (int)nb : a < b ? -1 : a > b;
+                break;
+            }
+            case QT_STRING: {
+                const str_view *d = sb->data[c];
+                r = sv_cmp(d[x], d[y]);
+                r = r < 0 ? -1 : r > 0;
+                break;
+            }
+            default: {
+                const int64_t *d = sb->data[c];
+                r = d[x] < d[y] ? -1 : d[x] > d[y];
+                break;
+            }
+        }
+        if (r) return key->desc ? -r : r;
+    }
+    return sb->seq[x] < sb->seq[y] ? -1 : sb->seq[x] > sb->seq[y];
 }
 
-static int key_cmp_desc(const void *a, const void *b) {
-    const sort_key *x = a, *y = b;
-    if (x->t != y->t) return x->t > y->t ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq; /* ties keep source order */
+static int sb_cmp(const void *pa, const void *pb, void *ctx) {
+    return slot_cmp(ctx, *(const uint32_t *)pa, *(const uint32_t *)pb);
 }
 
-/* The rows in output order (malloc'd; n entries). */
-static sort_key *sb_sorted(const sortbuf *sb) {
-    sort_key *k = xmalloc((sb->n ? sb->n : 1) * sizeof *k);
-    for (size_t i = 0; i < sb->n; i++) k[i] = (sort_key){sb->key[i], sb->seq[i], (uint32_t)i};
-    qsort(k, sb->n, sizeof *k, sb->desc ? key_cmp_desc : key_cmp_asc);
-    return k;
+/* ------------------------------------------------------------------ top-N heap */
+
+static void heap_sift_down(sortbuf *sb, size_t i) {
+    uint32_t *h = sb->heap;
+    size_t n = sb->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && slot_cmp(sb, h[l], h[m]) > 0) m = l;
+        if (r < n && slot_cmp(sb, h[r], h[m]) > 0) m = r;
+        if (m == i) return;
+        uint32_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void heap_build(sortbuf *sb) {
+    for (size_t i = 0; i < sb->n; i++) sb->heap[i] = (uint32_t)i;
+    for (size_t i = sb->n / 2; i-- > 0;) heap_sift_down(sb, i);
+}
+
+/* Value bytes of slot r, as sb_put_rows counted them. */
+static size_t slot_bytes(const sortbuf *sb, size_t r) {
+    size_t bytes = 0;
+    for (size_t c = 0; c < sb->n_cols; c++) {
+        qtype t = sb->cols[c].type;
+        if (t == QT_BOOL)
+            bytes += 1;
+        else if (t == QT_STRING)
+            bytes += ((const str_view *)sb->data[c])[r].n + sizeof(str_view);
+        else
+            bytes += 8;
+    }
+    return bytes;
+}
+
+/* Row i of column vector v into slot `at` without copying string bytes: the candidate slot
+ * of the heap, compared at once and never read after the batch. */
+static void sb_put_view(sortbuf *sb, size_t c, size_t at, const query_vec *v, uint32_t i) {
+    qtype t = sb->cols[c].type;
+    const void *src = vec_data(v, t);
+    bool ok = src && (!v->valid || v->valid[i]);
+    sb->valid[c][at] = ok;
+    if (!ok) return;
+    switch (t) {
+        case QT_BOOL:
+            ((uint8_t *)sb->data[c])[at] = v->b[i] != 0;
+            break;
+        case QT_STRING:
+            ((str_view *)sb->data[c])[at] = v->str[i];
+            break;
+        default:
+            ((int64_t *)sb->data[c])[at] = ((const int64_t *)src)[i];
+            break;
+    }
+}
+
+/* The row indices in output order (malloc'd; sb->n entries). */
+static uint32_t *sb_sorted(sortbuf *sb) {
+    uint32_t *idx = xmalloc((sb->n ? sb->n : 1) * sizeof *idx);
+    for (size_t i = 0; i < sb->n; i++) idx[i] = (uint32_t)i;
+    qsort_r(idx, sb->n, sizeof *idx, sb_cmp, sb);
+    return idx;
+}
+
+/* A view of the buffer's column c as a vector (indexed by slot). */
+static void sb_vec(const sortbuf *sb, size_t c, query_vec *v) {
+    memset(v, 0, sizeof *v);
+    v->valid = sb->valid[c];
+    switch (sb->cols[c].type) {
+        case QT_BOOL:
+            v->b = sb->data[c];
+            break;
+        case QT_UINT:
+            v->u64 = sb->data[c];
+            break;
+        case QT_FLOAT:
+            v->f64 = sb->data[c];
+            break;
+        case QT_STRING:
+            v->str = sb->data[c];
+            break;
+        default:
+            v->i64 = sb->data[c];
+            break;
+    }
 }
 
 /* Top-N: keep only the best sb->keep rows, rebuilt in sorted order with fresh storage. */
 static void sb_compact(sortbuf *sb) {
-    sort_key *k = sb_sorted(sb);
+    uint32_t *idx = sb_sorted(sb);
     size_t keep = sb->keep < sb->n ? sb->keep : sb->n;
-    sortbuf nb;
-    sb_init(&nb, sb->cols, sb->n_cols, sb->keep, sb->desc);
-    nb.next_seq = sb->next_seq;
+    sortbuf nb = *sb;
+    nb.data = xcalloc(sb->n_cols ? sb->n_cols : 1, sizeof *nb.data);
+    nb.valid = xcalloc(sb->n_cols ? sb->n_cols : 1, sizeof *nb.valid);
+    nb.seq = NULL;
+    nb.n = nb.cap = 0;
+    nb.raw_bytes = 0;
+    nb.arena_bytes = 0;
+    sb->heap = NULL; /* moves to nb */
+    arena_init(&nb.strings, 64 * 1024);
     sb_reserve(&nb, keep ? keep : 1);
-    for (size_t r = 0; r < keep; r++) {
-        uint32_t from = k[r].idx;
-        nb.key[r] = sb->key[from];
-        nb.seq[r] = sb->seq[from];
-        for (size_t c = 0; c < sb->n_cols; c++) {
-            /* rebuild a one-row view of the old slot and copy it over */
-            query_vec v = {0};
-            uint8_t one = sb->valid[c][from];
-            v.valid = &one;
-            switch (sb->cols[c].type) {
-                case QT_BOOL:
-                    v.b = (const uint8_t *)sb->data[c] + from;
-                    break;
-                case QT_INT:
-                case QT_TIME:
-                    v.i64 = (const int64_t *)sb->data[c] + from;
-                    break;
-                case QT_UINT:
-                    v.u64 = (const uint64_t *)sb->data[c] + from;
-                    break;
-                case QT_FLOAT:
-                    v.f64 = (const double *)sb->data[c] + from;
-                    break;
-                case QT_STRING:
-                    v.str = (const str_view *)sb->data[c] + from;
-                    break;
-                default:
-                    break;
-            }
-            nb.raw_bytes += sb_put(&nb, c, r, &v, 0, &nb.strings);
-        }
+    for (size_t c = 0; c < sb->n_cols; c++) {
+        query_vec v;
+        sb_vec(sb, c, &v);
+        nb.raw_bytes += sb_put_rows(&nb, c, 0, &v, idx, keep);
     }
+    for (size_t r = 0; r < keep; r++) nb.seq[r] = sb->seq[idx[r]];
     nb.n = keep;
-    free(k);
+    free(idx);
     sb_fini(sb);
     *sb = nb;
+    if (sb->heap) heap_build(sb);
 }
 
-/* ------------------------------------------------------------------ pipeline */
+/* ------------------------------------------------------------------ pipeline
+ *
+ * The plan chain above the leaf (scan or values) becomes an array of stages, leaf-most
+ * first. Batches are pushed through the stages; a blocking stage (aggregate, distinct,
+ * sort) keeps what it is given and, once its input is exhausted, emits its result in
+ * batches of QUERY_BATCH_ROWS to the stage after it. The last stage feeds the formatter.
+ * Nothing but the leaf knows where batches come from, so a sub-plan can later be a leaf.
+ */
+
+typedef struct stage {
+    const qplan *p;
+    qhagg *h;       /* QPL_AGGREGATE, QPL_DISTINCT */
+    sortbuf sb;     /* QPL_SORT */
+    bool sb_init;
+    int64_t skip;   /* QPL_LIMIT: offset rows still to drop */
+    int64_t remaining; /* QPL_LIMIT: rows still to emit; -1: no limit */
+} stage;
 
 typedef struct qrun {
     qctx *q;
     qfmt *f;
-    const qplan *scan, *filter, *proj, *agg, *sort, *limit;
-    arena batch;            /* per-batch scratch, reset between batches */
-    const query_vec **vecs; /* per output column, for the formatter */
-    int64_t skip;           /* offset rows still to drop */
-    int64_t remaining;      /* limit rows still to emit; -1: no limit */
-    uint64_t *counts;       /* QPL_AGGREGATE: one per output column */
-    sortbuf sb;
-    size_t sort_guard; /* sort buffer value bytes that prove the result is too big */
+    const qplan *root;
+    stage *st;
+    size_t n_st;
+    arena batch; /* per-batch scratch, reset between scan batches */
+    arena emit;  /* per-chunk scratch of blocking stages' output */
+    size_t sort_guard; /* sort buffer bytes that prove the result is too big */
     int rc;
 } qrun;
 
-static int limit_exceeded(qrun *r) {
-    return SILT_FAIL(r->q->err, SILT_ELIMIT,
-                     "query result exceeds max_result_bytes (%zu bytes); add a LIMIT or a "
-                     "narrower WHERE clause",
-                     r->f->max_bytes);
-}
+static int push(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, size_t n, arena *a);
 
-static int sink_stream(qrun *r, const query_batch *b, const uint32_t *sel, size_t n) {
-    if (r->skip > 0) {
-        size_t d = (uint64_t)r->skip < n ? (size_t)r->skip : n;
+static int limit_stage(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, size_t n,
+                       arena *a) {
+    stage *s = &r->st[si];
+    if (s->skip > 0) {
+        size_t d = (uint64_t)s->skip < n ? (size_t)s->skip : n;
         sel += d;
         n -= d;
-        r->skip -= (int64_t)d;
+        s->skip -= (int64_t)d;
     }
-    if (r->remaining >= 0 && (uint64_t)r->remaining < n) n = (size_t)r->remaining;
+    if (s->remaining >= 0 && (uint64_t)s->remaining < n) n = (size_t)s->remaining;
     if (n) {
-        for (size_t c = 0; c < r->proj->n_cols; c++) r->vecs[c] = &b->cols[r->proj->cols[c].src];
-        int rc = query__fmt_rows(r->f, r->vecs, sel, n, r->q->err);
+        int rc = push(r, si + 1, b, sel, n, a);
         if (rc < 0) return rc;
-        if (r->remaining >= 0) r->remaining -= (int64_t)n;
+        if (s->remaining >= 0) s->remaining -= (int64_t)n;
+        if (rc == QUERY_SCAN_STOP) return rc;
     }
-    return r->remaining == 0 ? QUERY_SCAN_STOP : QUERY_SCAN_CONTINUE;
+    return s->remaining == 0 ? QUERY_SCAN_STOP : QUERY_SCAN_CONTINUE;
 }
 
-static int sink_sort(qrun *r, const query_batch *b, const uint32_t *sel, size_t n) {
-    sortbuf *sb = &r->sb;
-    if (sb->n + n > UINT32_MAX) return limit_exceeded(r);
-    sb_reserve(sb, sb->n + n);
-    const query_vec *kv = &b->cols[r->sort->u.sort.key];
+/* Top-N with a bounded heap of sb->keep rows: fill, then each row either loses against the
+ * worst kept row (one comparison of its key columns, nothing copied) or replaces it. */
+static void sort_heap_rows(sortbuf *sb, const query_batch *b, const uint32_t *sel, size_t n) {
+    size_t cand = sb->keep; /* the scratch slot after the kept rows */
     for (size_t k = 0; k < n; k++) {
         uint32_t i = sel[k];
-        size_t row = sb->n + k;
-        sb->key[row] = (kv->i64 && (!kv->valid || kv->valid[i])) ? kv->i64[i] : INT64_MIN;
-        sb->seq[row] = sb->next_seq++;
+        if (sb->n < sb->keep) {
+            sb_reserve(sb, sb->n + 2);
+            for (size_t c = 0; c < sb->n_cols; c++)
+                sb->raw_bytes += sb_put_rows(sb, c, sb->n, &b->cols[c], &i, 1);
+            sb->seq[sb->n] = sb->next_seq++;
+            sb->n++;
+            if (sb->n == sb->keep) heap_build(sb);
+            continue;
+        }
+        for (size_t j = 0; j < sb->n_keys; j++) {
+            uint32_t c = sb->keys[j].col;
+            sb_put_view(sb, c, cand, &b->cols[c], i);
+        }
+        sb->seq[cand] = sb->next_seq++;
+        uint32_t root = sb->heap[0];
+        if (slot_cmp(sb, (uint32_t)cand, root) >= 0) continue; /* not better than the worst */
+        size_t old = slot_bytes(sb, root);
+        sb->raw_bytes = sb->raw_bytes > old ? sb->raw_bytes - old : 0;
+        for (size_t c = 0; c < sb->n_cols; c++)
+            sb->raw_bytes += sb_put_rows(sb, c, root, &b->cols[c], &i, 1);
+        sb->seq[root] = sb->seq[cand];
+        heap_sift_down(sb, 0);
     }
-    for (size_t c = 0; c < sb->n_cols; c++) {
-        const query_vec *v = &b->cols[sb->cols[c].src];
-        for (size_t k = 0; k < n; k++)
-            sb->raw_bytes += sb_put(sb, c, sb->n + k, v, sel[k], &sb->strings);
+    /* replaced strings stay in the arena until the buffer is rebuilt */
+    if (sb->arena_bytes > 2 * sb->raw_bytes + ((size_t)1 << 20)) sb_compact(sb);
+}
+
+static int sort_stage(qrun *r, stage *s, const query_batch *b, const uint32_t *sel, size_t n) {
+    sortbuf *sb = &s->sb;
+    if (sb->heap) {
+        sort_heap_rows(sb, b, sel, n);
+    } else {
+        if (sb->n + n > UINT32_MAX)
+            return SILT_FAIL(r->q->err, SILT_ELIMIT,
+                             "ORDER BY input of more than 4294967295 rows");
+        sb_reserve(sb, sb->n + n);
+        for (size_t k = 0; k < n; k++) sb->seq[sb->n + k] = sb->next_seq++;
+        for (size_t c = 0; c < sb->n_cols; c++)
+            sb->raw_bytes += sb_put_rows(sb, c, sb->n, &b->cols[c], sel, n);
+        sb->n += n;
+        /* top-N: once the buffer holds twice what LIMIT can use, keep only the best rows */
+        if (sb->keep != SIZE_MAX && sb->n >= 256 && sb->n / 2 >= sb->keep) sb_compact(sb);
     }
-    sb->n += n;
-    /* top-N: once the buffer holds twice what LIMIT can use, keep only the best rows */
-    if (sb->keep != SIZE_MAX && sb->n >= 256 && sb->n / 2 >= sb->keep) sb_compact(sb);
     if (r->sort_guard && sb->raw_bytes > r->sort_guard)
         return SILT_FAIL(r->q->err, SILT_ELIMIT,
                          "ORDER BY needs more than 4 x max_result_bytes (%zu bytes) of memory; "
                          "add a LIMIT or a narrower WHERE clause",
                          r->f->max_bytes);
+    size_t max_mem = r->q->max_memory_bytes ? r->q->max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
+    if (sb->raw_bytes + sb->cap * (sb->n_cols + 8) > max_mem)
+        return SILT_FAIL(r->q->err, SILT_ELIMIT, "query exceeds the memory limit of %zu bytes",
+                         max_mem);
     return QUERY_SCAN_CONTINUE;
 }
 
-static void sink_count(qrun *r, const query_batch *b, const uint32_t *sel, size_t n) {
-    for (size_t c = 0; c < r->agg->n_cols; c++) {
-        const qagg *g = &r->agg->u.agg.aggs[c];
-        if (g->kind == QAGG_COUNT_STAR) {
-            r->counts[c] += n;
-            continue;
+static int agg_stage(qrun *r, stage *s, const query_batch *b, const uint32_t *sel, size_t n,
+                     arena *a) {
+    const qplan *p = s->p;
+    qeval ev = {.a = a, .sql = r->q->sql, .err = r->q->err};
+    size_t nk = p->u.agg.n_keys, na = p->kind == QPL_AGGREGATE ? p->u.agg.n_aggs : 0;
+    query_vec *keys = arena_alloc(a, (nk ? nk : 1) * sizeof *keys);
+    query_vec *args = arena_alloc(a, (na ? na : 1) * sizeof *args);
+    query_vec *okeys = arena_alloc(a, (na ? na : 1) * sizeof *okeys);
+    for (size_t k = 0; k < nk; k++) {
+        int rc = query__expr_eval(&ev, p->u.agg.keys[k], b, sel, n, &keys[k]);
+        if (rc < 0) return rc;
+    }
+    for (size_t i = 0; i < na; i++) {
+        const qagg *g = &p->u.agg.aggs[i];
+        memset(&args[i], 0, sizeof args[i]);
+        memset(&okeys[i], 0, sizeof okeys[i]);
+        if (g->arg) {
+            int rc = query__expr_eval(&ev, g->arg, b, sel, n, &args[i]);
+            if (rc < 0) return rc;
         }
-        const query_vec *v = &b->cols[g->col];
-        if (!vec_has_data(v)) continue;
-        if (!v->valid) {
-            r->counts[c] += n;
-            continue;
+        if (g->key) {
+            int rc = query__expr_eval(&ev, g->key, b, sel, n, &okeys[i]);
+            if (rc < 0) return rc;
         }
-        uint64_t m = 0;
-        for (size_t k = 0; k < n; k++) m += v->valid[sel[k]] != 0;
-        r->counts[c] += m;
+    }
+    int rc = query__hagg_add(s->h, keys, args, okeys, b->n_rows, sel, n, r->q->err);
+    return rc < 0 ? rc : QUERY_SCAN_CONTINUE;
+}
+
+static int push(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, size_t n,
+                arena *a) {
+    if (n == 0) return QUERY_SCAN_CONTINUE;
+    if (si == r->n_st) {
+        const query_vec **vecs = arena_alloc(a, (r->root->n_cols ? r->root->n_cols : 1) *
+                                                    sizeof *vecs);
+        for (size_t c = 0; c < r->root->n_cols; c++) vecs[c] = &b->cols[c];
+        int rc = query__fmt_rows(r->f, vecs, sel, n, r->q->err);
+        return rc < 0 ? rc : QUERY_SCAN_CONTINUE;
+    }
+    stage *s = &r->st[si];
+    const qplan *p = s->p;
+    switch (p->kind) {
+        case QPL_FILTER: {
+            uint32_t *out = arena_alloc(a, n * sizeof *out);
+            size_t m = n;
+            if (p->u.filter.pred) {
+                m = query__pred_eval(p->u.filter.pred, b, sel, n, out, a);
+            } else {
+                memcpy(out, sel, n * sizeof *out);
+            }
+            qeval ev = {.a = a, .sql = r->q->sql, .err = r->q->err};
+            for (size_t i = 0; i < p->u.filter.n_exprs && m; i++) {
+                int rc = query__expr_filter(&ev, p->u.filter.exprs[i], b, out, m, out, &m);
+                if (rc < 0) return rc;
+            }
+            return push(r, si + 1, b, out, m, a);
+        }
+        case QPL_PROJECT: {
+            size_t nc = p->n_cols + p->n_hidden;
+            query_vec *cols = arena_alloc(a, (nc ? nc : 1) * sizeof *cols);
+            qeval ev = {.a = a, .sql = r->q->sql, .err = r->q->err};
+            for (size_t c = 0; c < nc; c++) {
+                int rc = query__expr_eval(&ev, p->cols[c].expr, b, sel, n, &cols[c]);
+                if (rc < 0) return rc;
+            }
+            query_batch ob = {.n_rows = b->n_rows, .cols = cols};
+            return push(r, si + 1, &ob, sel, n, a);
+        }
+        case QPL_AGGREGATE:
+        case QPL_DISTINCT:
+            return agg_stage(r, s, b, sel, n, a);
+        case QPL_SORT:
+            return sort_stage(r, s, b, sel, n);
+        case QPL_LIMIT:
+            return limit_stage(r, si, b, sel, n, a);
+        default:
+            return SILT_FAIL(r->q->err, SILT_EINVAL, "internal error: unexpected plan node");
     }
 }
 
@@ -512,178 +712,138 @@ static int on_batch(void *arg, const query_batch *b) {
     size_t n = b->n_rows;
     uint32_t *sel = arena_alloc(&r->batch, n * sizeof *sel);
     for (size_t i = 0; i < n; i++) sel[i] = (uint32_t)i;
-    if (r->filter) n = query__pred_eval(r->filter->u.filter.pred, b, sel, n, sel, &r->batch);
-    if (n == 0) return QUERY_SCAN_CONTINUE;
-    int rc = QUERY_SCAN_CONTINUE;
-    if (r->agg)
-        sink_count(r, b, sel, n);
-    else if (r->sort)
-        rc = sink_sort(r, b, sel, n);
-    else
-        rc = sink_stream(r, b, sel, n);
+    int rc = push(r, 0, b, sel, n, &r->batch);
     if (rc < 0) r->rc = rc;
     return rc;
 }
 
-/* Emit the sort buffer: sorted, then OFFSET and LIMIT. */
-static int emit_sorted(qrun *r) {
-    sortbuf *sb = &r->sb;
-    sort_key *k = sb_sorted(sb);
-    uint32_t *sel = xmalloc((sb->n ? sb->n : 1) * sizeof *sel);
-    size_t n = 0;
-    for (size_t i = 0; i < sb->n; i++) sel[n++] = k[i].idx;
-    free(k);
-    size_t from = (uint64_t)r->skip < n ? (size_t)r->skip : n;
-    size_t cnt = n - from;
-    if (r->remaining >= 0 && (uint64_t)r->remaining < cnt) cnt = (size_t)r->remaining;
-    query_vec *vecs = xcalloc(sb->n_cols ? sb->n_cols : 1, sizeof *vecs);
-    for (size_t c = 0; c < sb->n_cols; c++) {
-        vecs[c].valid = sb->valid[c];
-        switch (sb->cols[c].type) {
-            case QT_BOOL:
-                vecs[c].b = sb->data[c];
-                break;
-            case QT_INT:
-            case QT_TIME:
-                vecs[c].i64 = sb->data[c];
-                break;
-            case QT_UINT:
-                vecs[c].u64 = sb->data[c];
-                break;
-            case QT_FLOAT:
-                vecs[c].f64 = sb->data[c];
-                break;
-            case QT_STRING:
-                vecs[c].str = sb->data[c];
-                break;
-            default:
-                break;
+/* Drain the blocking stage si into the stages after it. */
+static int drain(qrun *r, size_t si) {
+    stage *s = &r->st[si];
+    uint32_t *sel = xmalloc(QUERY_BATCH_ROWS * sizeof *sel);
+    int rc = QUERY_SCAN_CONTINUE;
+    if (s->h) {
+        size_t ng = query__hagg_groups(s->h);
+        size_t nc = s->p->n_cols + s->p->n_hidden;
+        if (s->p->kind == QPL_DISTINCT) nc = s->p->u.agg.n_keys;
+        for (size_t k = 0; k < QUERY_BATCH_ROWS; k++) sel[k] = (uint32_t)k;
+        for (size_t from = 0; from < ng && rc == QUERY_SCAN_CONTINUE; from += QUERY_BATCH_ROWS) {
+            size_t n = ng - from < QUERY_BATCH_ROWS ? ng - from : QUERY_BATCH_ROWS;
+            arena_reset(&r->emit);
+            query_vec *cols = arena_alloc(&r->emit, (nc ? nc : 1) * sizeof *cols);
+            rc = query__hagg_emit(s->h, from, n, cols, &r->emit, r->q->err);
+            if (rc < 0) break;
+            query_batch b = {.n_rows = n, .cols = cols};
+            rc = push(r, si + 1, &b, sel, n, &r->emit);
         }
-        r->vecs[c] = &vecs[c];
+    } else if (s->sb_init) {
+        sortbuf *sb = &s->sb;
+        uint32_t *idx = sb_sorted(sb);
+        size_t nc = sb->n_cols;
+        query_vec *cols = xcalloc(nc ? nc : 1, sizeof *cols);
+        for (size_t c = 0; c < nc; c++) sb_vec(sb, c, &cols[c]);
+        query_batch b = {.n_rows = sb->n, .cols = cols};
+        for (size_t from = 0; from < sb->n && rc == QUERY_SCAN_CONTINUE; from += QUERY_BATCH_ROWS) {
+            size_t n = sb->n - from < QUERY_BATCH_ROWS ? sb->n - from : QUERY_BATCH_ROWS;
+            arena_reset(&r->emit);
+            rc = push(r, si + 1, &b, idx + from, n, &r->emit);
+        }
+        free(cols);
+        free(idx);
     }
-    int rc = cnt ? query__fmt_rows(r->f, r->vecs, sel + from, cnt, r->q->err) : SILT_OK;
-    free(vecs);
     free(sel);
-    return rc;
+    return rc < 0 ? rc : SILT_OK;
 }
 
-/* Emit the single row of an aggregate (subject to OFFSET / LIMIT like any row). */
-static int emit_counts(qrun *r) {
-    if (r->skip > 0 || r->remaining == 0) return SILT_OK;
-    size_t nc = r->agg->n_cols;
-    int64_t *vals = arena_alloc(&r->q->arena, (nc ? nc : 1) * sizeof *vals);
-    query_vec *vecs = arena_alloc(&r->q->arena, (nc ? nc : 1) * sizeof *vecs);
-    for (size_t c = 0; c < nc; c++) {
-        vals[c] = r->counts[c] > INT64_MAX ? INT64_MAX : (int64_t)r->counts[c];
-        memset(&vecs[c], 0, sizeof vecs[c]);
-        vecs[c].i64 = &vals[c];
-        r->vecs[c] = &vecs[c];
-    }
-    uint32_t zero = 0;
-    return query__fmt_rows(r->f, r->vecs, &zero, 1, r->q->err);
-}
-
-static int emit_values(qrun *r, const qplan *v) {
+static int run_leaf_values(qrun *r, const qplan *v) {
     size_t n = v->u.values.n_rows;
     if (n == 0) return SILT_OK;
     if (n > UINT32_MAX) return SILT_FAIL(r->q->err, SILT_ELIMIT, "too many rows");
     uint32_t *sel = arena_alloc(&r->q->arena, n * sizeof *sel);
     for (size_t i = 0; i < n; i++) sel[i] = (uint32_t)i;
-    for (size_t c = 0; c < v->n_cols; c++) r->vecs[c] = &v->u.values.vecs[c];
-    return query__fmt_rows(r->f, r->vecs, sel, n, r->q->err);
+    query_batch b = {.n_rows = n, .cols = v->u.values.vecs};
+    int rc = push(r, 0, &b, sel, n, &r->batch);
+    return rc < 0 ? rc : SILT_OK;
+}
+
+static int run_leaf_scan(qrun *r, const qplan *scan) {
+    qctx *q = r->q;
+    if (scan->u.scan.t_min > scan->u.scan.t_max) return SILT_OK;
+    query_scan_req req = {
+        .db = q->db,
+        .table = scan->u.scan.table,
+        .schema = scan->u.scan.tbl,
+        .col_idx = scan->u.scan.col_idx,
+        .n_cols = scan->u.scan.n_cols,
+        .t_min = scan->u.scan.t_min,
+        .t_max = scan->u.scan.t_max,
+    };
+    silt_err serr = {0};
+    int rc = q->src->scan(q->src, &req, on_batch, r, &serr);
+    if (r->rc < 0) return r->rc; /* ours: q->err already says why */
+    if (rc < 0) {
+        if (q->err) *q->err = serr;
+        if (rc == SILT_ENOTFOUND)
+            rc = SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%s' not found", req.table);
+        return rc;
+    }
+    return SILT_OK;
 }
 
 int query__exec(qctx *q, const qplan *root, qfmt *f) {
-    qrun r = {.q = q, .f = f, .remaining = -1};
-    const qplan *values = NULL;
-    for (const qplan *p = root; p; p = p->input) {
-        switch (p->kind) {
-            case QPL_SCAN:
-                r.scan = p;
-                break;
-            case QPL_FILTER:
-                r.filter = p;
-                break;
-            case QPL_PROJECT:
-                r.proj = p;
-                break;
-            case QPL_AGGREGATE:
-                r.agg = p;
-                break;
-            case QPL_SORT:
-                r.sort = p;
-                break;
-            case QPL_LIMIT:
-                r.limit = p;
-                r.remaining = p->u.limit.limit;
-                r.skip = p->u.limit.offset;
-                break;
-            case QPL_VALUES:
-                values = p;
-                break;
-        }
-    }
-    r.vecs = arena_alloc(&q->arena, (root->n_cols ? root->n_cols : 1) * sizeof *r.vecs);
-    int rc = query__fmt_begin(f, q->err);
-    if (rc < 0) return rc;
-    if (values) {
-        rc = emit_values(&r, values);
-        return rc < 0 ? rc : query__fmt_end(f, q->err);
-    }
-    if (!r.scan || (!r.proj && !r.agg))
+    qrun r = {.q = q, .f = f, .root = root};
+    const qplan *leaf = root;
+    size_t n_st = 0;
+    while (leaf->input) leaf = leaf->input, n_st++;
+    if (leaf->kind != QPL_SCAN && leaf->kind != QPL_VALUES)
         return SILT_FAIL(q->err, SILT_EINVAL, "internal error: malformed plan");
-
-    if (r.agg) r.counts = arena_alloc(&q->arena, (r.agg->n_cols ? r.agg->n_cols : 1) * 8);
-    if (r.agg) memset(r.counts, 0, (r.agg->n_cols ? r.agg->n_cols : 1) * 8);
-    if (r.sort) {
-        size_t keep = SIZE_MAX;
-        if (r.remaining >= 0) {
-            uint64_t k = (uint64_t)r.remaining + (uint64_t)r.skip; /* both <= INT64_MAX */
-            keep = k < SIZE_MAX / 4 ? (size_t)k : SIZE_MAX;
+    r.n_st = n_st;
+    r.st = arena_alloc(&q->arena, (n_st ? n_st : 1) * sizeof *r.st);
+    memset(r.st, 0, (n_st ? n_st : 1) * sizeof *r.st);
+    size_t i = n_st;
+    bool nothing_wanted = false;
+    for (const qplan *p = root; p != leaf; p = p->input) r.st[--i].p = p;
+    if (f->max_bytes) r.sort_guard = f->max_bytes > SIZE_MAX / 4 ? SIZE_MAX : f->max_bytes * 4;
+    for (i = 0; i < n_st; i++) {
+        stage *s = &r.st[i];
+        const qplan *p = s->p;
+        if (p->kind == QPL_AGGREGATE || p->kind == QPL_DISTINCT) {
+            s->h = query__hagg_create(p, q->max_memory_bytes);
+        } else if (p->kind == QPL_LIMIT) {
+            s->remaining = p->u.limit.limit;
+            s->skip = p->u.limit.offset;
+            if (s->remaining == 0) nothing_wanted = true;
+        } else if (p->kind == QPL_SORT) {
+            size_t keep = SIZE_MAX;
+            /* top-N when a LIMIT follows directly */
+            const qplan *up = NULL;
+            for (const qplan *x = root; x != p; x = x->input)
+                if (x->input == p) up = x;
+            if (up && up->kind == QPL_LIMIT && up->u.limit.limit >= 0) {
+                uint64_t k = (uint64_t)up->u.limit.limit + (uint64_t)up->u.limit.offset;
+                keep = k < SIZE_MAX / 4 ? (size_t)k : SIZE_MAX;
+            }
+            sb_init(&s->sb, p, keep);
+            if (keep >= 1 && keep <= SORT_HEAP_MAX_ROWS)
+                s->sb.heap = xmalloc(keep * sizeof *s->sb.heap);
+            s->sb_init = true;
         }
-        sb_init(&r.sb, r.proj->cols, r.proj->n_cols, keep, r.sort->u.sort.desc);
-        /* Memory bound of the sort buffer: 4x max_result_bytes of values. Every value formats
-         * to at least a quarter of its in-memory size (an 8-byte number to a digit and a
-         * separator), so without LIMIT a buffer that big can only make too big a result; with
-         * LIMIT the buffer is cut to the best rows before the check. */
-        if (f->max_bytes) r.sort_guard = f->max_bytes > SIZE_MAX / 4 ? SIZE_MAX : f->max_bytes * 4;
     }
     arena_init(&r.batch, 64 * 1024);
-
-    bool empty_range = r.scan->u.scan.t_min > r.scan->u.scan.t_max;
-    bool nothing_wanted = r.remaining == 0 || (r.agg && r.skip > 0);
-    if (!empty_range && !nothing_wanted) {
-        query_scan_req req = {
-            .db = q->db,
-            .table = r.scan->u.scan.table,
-            .schema = r.scan->u.scan.tbl,
-            .col_idx = r.scan->u.scan.col_idx,
-            .n_cols = r.scan->u.scan.n_cols,
-            .t_min = r.scan->u.scan.t_min,
-            .t_max = r.scan->u.scan.t_max,
-        };
-        silt_err serr = {0};
-        rc = q->src->scan(q->src, &req, on_batch, &r, &serr);
-        if (r.rc < 0) {
-            rc = r.rc; /* ours: q->err already says why */
-        } else if (rc < 0) {
-            if (q->err) *q->err = serr;
-            if (rc == SILT_ENOTFOUND)
-                rc = SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%s' not found", req.table);
-        } else {
-            rc = SILT_OK;
+    arena_init(&r.emit, 64 * 1024);
+    int rc = query__fmt_begin(f, q->err);
+    if (rc == SILT_OK && !nothing_wanted) {
+        rc = leaf->kind == QPL_VALUES ? run_leaf_values(&r, leaf) : run_leaf_scan(&r, leaf);
+        for (i = 0; i < n_st && rc == SILT_OK; i++) {
+            if (r.st[i].h || r.st[i].sb_init) rc = drain(&r, i);
         }
-    } else {
-        rc = SILT_OK;
     }
-    if (rc == SILT_OK) {
-        if (r.agg)
-            rc = emit_counts(&r);
-        else if (r.sort)
-            rc = emit_sorted(&r);
+    for (i = 0; i < n_st; i++) {
+        query__hagg_destroy(r.st[i].h);
+        if (r.st[i].sb_init) sb_fini(&r.st[i].sb);
     }
-    if (r.sort) sb_fini(&r.sb);
     arena_fini(&r.batch);
+    arena_fini(&r.emit);
     if (rc < 0) return rc;
     return query__fmt_end(f, q->err);
 }

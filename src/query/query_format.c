@@ -47,7 +47,7 @@ void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, cons
     memset(f, 0, sizeof *f);
     f->fmt = fmt;
     f->out = out;
-    f->start = out->len;
+    f->start = out ? out->len : 0;
     f->max_bytes = max_bytes;
     f->cols = cols;
     f->n_cols = n_cols;
@@ -67,7 +67,7 @@ void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, cons
 }
 
 static int check_size(qfmt *f, silt_err *err) {
-    if (f->max_bytes && f->out->len - f->start > f->max_bytes)
+    if (f->max_bytes && f->out && f->out->len - f->start > f->max_bytes)
         return SILT_FAIL(err, SILT_ELIMIT,
                          "query result exceeds max_result_bytes (%zu bytes); add a LIMIT or a "
                          "narrower WHERE clause",
@@ -77,6 +77,7 @@ static int check_size(qfmt *f, silt_err *err) {
 
 int query__fmt_begin(qfmt *f, silt_err *err) {
     buf *b = f->out;
+    if (f->sink) return SILT_OK;
     switch (f->fmt) {
         case QUERY_FMT_JSON:
             buf_putc(b, '[');
@@ -95,6 +96,7 @@ int query__fmt_begin(qfmt *f, silt_err *err) {
 }
 
 int query__fmt_end(qfmt *f, silt_err *err) {
+    if (f->sink) return SILT_OK;
     if (f->fmt == QUERY_FMT_JSON) buf_putc(f->out, ']');
     return check_size(f, err);
 }
@@ -167,6 +169,12 @@ static void put_value(buf *b, const query_vec *v, qtype t, uint32_t i, bool json
 
 int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                     silt_err *err) {
+    if (f->sink) {
+        int rc = f->sink(f->sink_arg, vecs, sel, n, err);
+        if (rc < 0) return rc;
+        f->n_rows += n;
+        return SILT_OK;
+    }
     buf *b = f->out;
     for (size_t k = 0; k < n; k++) {
         uint32_t i = sel[k];
@@ -187,7 +195,10 @@ int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, 
                 if (!first) buf_putc(b, ',');
                 first = false;
                 buf_append(b, f->json_keys[c].p, f->json_keys[c].n);
-                put_value(b, vecs[c], t, i, true);
+                if (f->cols[c].json) /* a JSON object already (selector structs) */
+                    buf_append(b, vecs[c]->str[i].p, vecs[c]->str[i].n);
+                else
+                    put_value(b, vecs[c], t, i, true);
             }
             buf_putc(b, '}');
             if (f->fmt == QUERY_FMT_JSONL) buf_putc(b, '\n');

@@ -7,17 +7,38 @@
  * Pipeline of one statement (each stage owns one file):
  *   sql_lex.c      bytes -> tokens (on demand, one token of lookahead plus one more)
  *   sql_parse.c    tokens -> AST (qstmt with qexpr trees), recursive descent
- *   query_plan.c   AST + table schema -> logical plan (qplan chain): name resolution, type
- *                  checking, constant folding, NOT push-down, time-range extraction
- *   query_exec.c   plan -> pipeline over the source's batches: predicates are evaluated a
- *                  column at a time into selection vectors; sort, limit, count
+ *   query_plan.c   AST + table schema -> logical plan (a chain of qplan nodes, each reading
+ *                  the batches of its `input`):
+ *                    Scan -> [Filter] -> [Aggregate -> [Filter (HAVING)]] -> [Project]
+ *                         -> [Distinct] -> [Sort] -> [Limit]           (SELECT)
+ *                    Values                                            (SHOW)
+ *                  Binding resolves names, checks and coerces types, folds constants and
+ *                  turns expressions into typed qbx trees. WHERE is split into conjuncts:
+ *                  "column op constant" ones become one qpred (exact kernels, NOT pushed
+ *                  down, time range extracted into the scan request so files are pruned);
+ *                  any other conjunct is a general boolean qbx evaluated after it. GROUP BY
+ *                  keys are expressions over the scan (columns, tags, date_bin(...)),
+ *                  ordinals and select aliases are resolved to them; select items, HAVING
+ *                  and ORDER BY above an aggregate are qbx trees over the aggregate's
+ *                  output (keys, then aggregate results). The plan is front-end neutral:
+ *                  InfluxQL's GROUP BY time(...) is date_bin over the time column.
+ *   query_expr.c   vectorized evaluation of qbx trees: one typed result vector per node and
+ *                  batch, selection vectors, no per-row allocation or tree walk
+ *   query_agg.c    hash aggregation for Aggregate and Distinct (open addressing, states
+ *                  column-wise per group id, bounded by max_memory_bytes)
+ *   query_exec.c   plan -> push pipeline of stages over the leaf's batches: filter, project,
+ *                  aggregate / distinct and sort (blocking: they emit their result in
+ *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
  *   query_format.c result rows -> JSON / JSONL / CSV, enforcing max_result_bytes
  *   query.c        query_sql(): the driver tying the stages together
  *
  * Memory: everything a statement allocates for its AST and plan comes from one query arena
- * (qctx.arena), freed as a unit when query_sql() returns. The executor has a second arena,
- * reset between batches, for selection vectors and other per-batch scratch (PostgreSQL
- * ExprContext style).
+ * (qctx.arena), freed as a unit when query_sql() returns (compiled regexes, which are
+ * malloc'd by regcomp, are listed in qctx.to_free and freed there too). The executor has a
+ * second arena, reset between batches, for selection vectors, expression result vectors and
+ * strings made by functions (PostgreSQL ExprContext style), and a third for the chunks that
+ * blocking stages emit. Aggregation and sort state is malloc'd, counted, and bounded by
+ * max_memory_bytes (SILT_ELIMIT "query exceeds the memory limit of N bytes").
  *
  * Invariants:
  *   (1) Expression trees are at most QUERY_MAX_DEPTH levels deep (the parser enforces it, and
@@ -26,8 +47,22 @@
  *       binding, which is exact under SQL three-valued logic (NOT (x < c) == x >= c, both
  *       unknown when x is NULL). A leaf therefore selects exactly the rows where it is TRUE.
  *   (3) Selection vectors hold ascending row indices of the current batch; every operator
- *       preserves that order, so source order is kept without ORDER BY.
+ *       preserves that order, so source order is kept without ORDER BY. (A sort's output
+ *       batch is the sort buffer with the sorted order as its selection: the one place rows
+ *       are visited out of index order, by design.)
  *   (4) No global mutable state: query_sql() may run on many threads at once.
+ *   (5) Every qbx node has a concrete result type; operands of arithmetic, comparisons, IN,
+ *       CASE branches and coalesce have been coerced to one type by explicit QB_CAST nodes
+ *       (folded when constant), so an evaluator kernel never converts per row. Time,
+ *       interval and integer values share the int64 kernels. The one exception is a
+ *       comparison of int64 with uint64, which has its own exact mixed kernel.
+ *   (6) A result vector is indexed by row number like the batch it was computed from; only
+ *       the selected rows are defined. Vectors computed for a batch live until the batch
+ *       arena is reset; whatever outlives a batch (group keys, min/max/first/last strings,
+ *       sort rows) is copied into the owning stage's memory.
+ *   (7) A query without GROUP BY that has aggregates produces exactly one row, even from
+ *       an empty input (counts 0, other aggregates NULL); with GROUP BY, one row per group
+ *       seen. Groups are emitted in first-appearance order.
  */
 #ifndef SILT_QUERY_INT_H
 #define SILT_QUERY_INT_H
@@ -53,6 +88,11 @@ typedef enum qtype {
 } qtype;
 
 const char *query__type_name(qtype t);        /* "integer", "timestamp", ... */
+
+/* Bytes of one value of type t in a vector (bool 1, string a str_view, the rest 8). */
+static inline size_t query__value_size(qtype t) {
+    return t == QT_BOOL ? 1 : t == QT_STRING ? sizeof(str_view) : 8;
+}
 qtype query__col_type(const query_column *c); /* storage column -> engine type */
 
 /* A constant. Strings point into the query arena (or the statement text). */
@@ -118,6 +158,12 @@ typedef enum sql_tok_type {
     TK_LE,
     TK_GT,
     TK_GE,
+    TK_DCOLON,  /* :: */
+    TK_CONCAT,  /* || */
+    TK_RE,      /* ~ */
+    TK_RE_I,    /* ~* */
+    TK_NRE,     /* !~ */
+    TK_NRE_I,   /* !~* */
 } sql_tok_type;
 
 /* Keywords. Reserved ones cannot be used as unquoted names; the others are keywords only
@@ -128,11 +174,21 @@ typedef enum sql_kw {
     KW_AND,
     KW_AS,
     KW_ASC,
+    KW_BETWEEN,
     KW_BY,
+    KW_CASE,
+    KW_CAST,
     KW_DESC,
+    KW_DISTINCT,
+    KW_ELSE,
+    KW_END,
     KW_FALSE,
     KW_FROM,
+    KW_GROUP,
+    KW_HAVING,
+    KW_ILIKE,
     KW_IS,
+    KW_LIKE,
     KW_LIMIT,
     KW_NOT,
     KW_NULL,
@@ -141,13 +197,18 @@ typedef enum sql_kw {
     KW_ORDER,
     KW_SELECT,
     KW_SHOW,
+    KW_THEN,
     KW_TRUE,
+    KW_WHEN,
     KW_WHERE,
     KW_RESERVED_END,
     /* non-reserved */
     KW_COLUMNS,
+    KW_FIRST,
     KW_IN,
     KW_INTERVAL,
+    KW_LAST,
+    KW_NULLS,
     KW_TABLES,
     KW_TIMESTAMP,
 } sql_kw;
@@ -188,7 +249,14 @@ typedef enum qexpr_kind {
     QX_NOT,     /* NOT arg */
     QX_IS_NULL, /* arg IS [NOT] NULL (negated) */
     QX_FUNC,    /* name(args) */
+    QX_IN,      /* args[0] [NOT] IN (args[1..n)) (list; negated) */
+    QX_BETWEEN, /* args[0] [NOT] BETWEEN args[1] AND args[2] (list; negated) */
+    QX_LIKE,    /* args[0] [NOT] LIKE|ILIKE|~|~* args[1] (list; negated, like) */
+    QX_CASE,    /* CASE [operand] WHEN .. THEN .. [ELSE ..] END */
+    QX_CAST,    /* CAST(arg AS type), arg::type */
 } qexpr_kind;
+
+typedef enum qlike_kind { QLIKE_LIKE = 0, QLIKE_ILIKE, QLIKE_RE, QLIKE_RE_I } qlike_kind;
 
 typedef enum qop {
     QOP_EQ = 0,
@@ -199,7 +267,11 @@ typedef enum qop {
     QOP_GE,
     QOP_ADD,
     QOP_SUB,
-} qop;
+    QOP_MUL,
+    QOP_DIV,
+    QOP_MOD,
+    QOP_CONCAT, /* || */
+} qop; /* QOP_EQ..QOP_GE: comparisons; the rest arithmetic */
 
 /* Does a three-way comparison result (-1, 0, 1; 2 = unordered, a NaN) satisfy op? Unordered
  * satisfies only <> (IEEE 754). Shared by the planner's constant folding and the executor's
@@ -239,12 +311,27 @@ struct qexpr {
         struct {
             qexpr **args;
             size_t n;
-        } list; /* QX_AND, QX_OR */
+            bool negated;    /* QX_IN, QX_BETWEEN, QX_LIKE */
+            qlike_kind like; /* QX_LIKE */
+        } list; /* QX_AND, QX_OR, QX_IN, QX_BETWEEN, QX_LIKE */
         struct {
             const char *name; /* folded */
             qexpr **args;     /* a QX_STAR argument for count(*) */
             size_t n;
+            bool distinct;    /* count(DISTINCT x) */
+            qexpr *order;     /* first_value(x ORDER BY t [DESC]); NULL if none */
+            bool order_desc;
         } func;
+        struct {
+            qexpr *operand; /* simple CASE x WHEN ...; NULL for searched CASE */
+            qexpr **whens, **thens;
+            size_t n;
+            qexpr *els; /* NULL: ELSE NULL */
+        } cs;
+        struct {
+            qexpr *arg;
+            qtype to;
+        } cast;
     } u;
 };
 
@@ -259,9 +346,12 @@ typedef struct qselect_item {
     const char *alias; /* NULL if none */
 } qselect_item;
 
+typedef enum qnulls { QNULLS_DEFAULT = 0, QNULLS_FIRST, QNULLS_LAST } qnulls;
+
 typedef struct qorder_item {
     qexpr *expr;
     bool desc;
+    qnulls nulls;
 } qorder_item;
 
 typedef struct qstmt {
@@ -270,7 +360,11 @@ typedef struct qstmt {
     uint32_t table_pos;
     qselect_item *items;
     size_t n_items;
-    qexpr *where; /* NULL if none */
+    bool distinct; /* SELECT DISTINCT */
+    qexpr *where;  /* NULL if none */
+    qexpr **group; /* GROUP BY expressions (ordinals and aliases resolved by the planner) */
+    size_t n_group;
+    qexpr *having; /* NULL if none */
     qorder_item *order;
     size_t n_order;
     int64_t limit;  /* -1: none */
@@ -323,6 +417,87 @@ struct qpred {
     size_t n_kids;
 };
 
+/* A bound expression: typed, names resolved, constants folded (query_plan.c binds, query_expr.c
+ * evaluates). QB_COL reads column `col` of the node's input batch: a scan position below an
+ * aggregate, an aggregate output column (group key or aggregate result) above it. Operands
+ * of arithmetic and comparisons have been coerced to one type by explicit QB_CAST nodes
+ * (invariant 5), so every evaluator kernel handles one type. */
+typedef enum qbx_kind {
+    QB_COL,
+    QB_CONST,   /* c; c.type == QT_NULL: a NULL of type `type` */
+    QB_CAST,    /* args[0] to `type` */
+    QB_NEG,     /* -args[0] */
+    QB_ARITH,   /* args[0] op args[1] (QOP_ADD .. QOP_MOD, QOP_CONCAT) */
+    QB_CMP,     /* args[0] op args[1] (QOP_EQ .. QOP_GE) */
+    QB_AND,     /* n-ary, three-valued */
+    QB_OR,      /* n-ary, three-valued */
+    QB_NOT,     /* three-valued */
+    QB_IS_NULL, /* args[0] IS [NOT] NULL (negated) */
+    QB_IN,      /* args[0] [NOT] IN (args[1..n)) */
+    QB_LIKE,    /* args[0] [NOT] LIKE args[1]; op: QLIKE_LIKE / QLIKE_ILIKE */
+    QB_REGEX,   /* args[0] [NOT] ~ re (compiled at bind time, freed with the query) */
+    QB_CASE,    /* args: when0, then0, when1, then1, ..., [else] (has_else) */
+    QB_FUNC,    /* scalar function op (qfn) over args */
+} qbx_kind;
+
+typedef enum qfn {
+    QF_ABS,
+    QF_ROUND,
+    QF_FLOOR,
+    QF_CEIL,
+    QF_SQRT,
+    QF_LN,
+    QF_LOG10,
+    QF_POWER,
+    QF_COALESCE,
+    QF_NULLIF,
+    QF_LOWER,
+    QF_UPPER,
+    QF_LENGTH,
+    QF_CONCAT,
+    QF_SUBSTR,
+    QF_DATE_TRUNC, /* unit in c.v.i: ns of a fixed unit, or -1 month, -2 year */
+    QF_DATE_BIN,   /* args: stride (interval), time, origin */
+} qfn;
+
+typedef struct qbx qbx;
+struct qbx {
+    qbx_kind kind;
+    qtype type; /* result type */
+    uint32_t pos;
+    uint32_t col;  /* QB_COL */
+    int op;        /* qop, qfn or qlike_kind */
+    bool negated;  /* QB_IS_NULL, QB_IN, QB_LIKE, QB_REGEX */
+    bool has_else; /* QB_CASE */
+    qval c;        /* QB_CONST; QF_DATE_TRUNC unit */
+    qbx **args;
+    size_t n_args;
+    void *re; /* QB_REGEX: regex_t */
+};
+
+/* Evaluation context: per-batch scratch and where errors go. */
+typedef struct qeval {
+    arena *a; /* output vectors and strings; reset by the caller between batches */
+    const char *sql;
+    silt_err *err;
+} qeval;
+
+/* Evaluate e over rows sel[0..n) of b (n >= 1 unless b->n_rows == 0). The result vector is
+ * indexed by row number like b's columns (arrays of b->n_rows entries, of which only the
+ * selected rows are defined); it always has its data array and a valid array (or valid ==
+ * NULL: no NULLs). Memory from ev->a. Returns SILT_OK or SILT_EINVAL for runtime errors
+ * (integer overflow, division by zero, invalid cast) naming the position. */
+int query__expr_eval(qeval *ev, const qbx *e, const query_batch *b, const uint32_t *sel, size_t n,
+                     query_vec *out);
+
+/* Evaluate a boolean expression as a filter: the rows of in[0..n_in) where it is TRUE go to
+ * out (ascending, invariant 3; out may be in). Returns SILT_OK and sets *n_out. */
+int query__expr_filter(qeval *ev, const qbx *e, const query_batch *b, const uint32_t *in,
+                       size_t n_in, uint32_t *out, size_t *n_out);
+
+/* Free what bind-time compilation allocated outside the arena (regexes) for every node of e. */
+void query__expr_free(qbx *e);
+
 typedef enum qplan_kind {
     QPL_SCAN,
     QPL_FILTER,
@@ -330,29 +505,63 @@ typedef enum qplan_kind {
     QPL_AGGREGATE,
     QPL_SORT,
     QPL_LIMIT,
-    QPL_VALUES, /* a constant table (SHOW statements) */
+    QPL_VALUES,   /* a constant table (SHOW statements) */
+    QPL_DISTINCT, /* distinct rows of the input, in first-appearance order */
 } qplan_kind;
 
 /* An output column of a plan node. */
 typedef struct qout_col {
     const char *name;
     qtype type;
-    uint32_t src; /* QPL_PROJECT: scan position it reads */
+    qbx *expr;    /* QPL_PROJECT: the value, over the input's columns */
+    bool json;    /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
+                   * returns it): written as is in JSON output */
 } qout_col;
 
-typedef enum qagg_kind { QAGG_COUNT_STAR, QAGG_COUNT_COL } qagg_kind;
+typedef enum qagg_kind {
+    QAGG_COUNT_STAR,
+    QAGG_COUNT,          /* count(x): non-NULL values */
+    QAGG_COUNT_DISTINCT, /* count(DISTINCT x) */
+    QAGG_SUM,
+    QAGG_AVG,
+    QAGG_MIN,
+    QAGG_MAX,
+    QAGG_STDDEV_SAMP,
+    QAGG_STDDEV_POP,
+    QAGG_VAR_SAMP,
+    QAGG_VAR_POP,
+    QAGG_MEDIAN,
+    QAGG_PERCENTILE, /* approx_percentile_cont(x, p): exact, linear interpolation */
+    QAGG_FIRST,      /* first_value(x ORDER BY key): value at the smallest key */
+    QAGG_LAST,       /* last_value(x ORDER BY key): value at the largest key */
+    QAGG_SEL_FIRST,  /* selector_first(x, time): {"value": x, "time": t} at the smallest t */
+    QAGG_SEL_LAST,   /* selector_last(x, time): at the largest t */
+    QAGG_SEL_MIN,    /* selector_min(x, time): the smallest x (earliest t among ties) */
+    QAGG_SEL_MAX,    /* selector_max(x, time): the largest x (earliest t among ties) */
+} qagg_kind;
 
 typedef struct qagg {
     qagg_kind kind;
-    uint32_t col; /* QAGG_COUNT_COL: scan position */
+    qtype type;  /* result type */
+    qbx *arg;    /* over the aggregate's input; NULL for count(*) */
+    qbx *key;    /* QAGG_FIRST / QAGG_LAST: the ORDER BY expression (int64 or time);
+                  * selectors: the time argument */
+    double param; /* QAGG_PERCENTILE: p in [0, 1] */
 } qagg;
+
+typedef struct qsort_key {
+    uint32_t col; /* column of the sort's input */
+    bool desc;
+    bool nulls_first;
+} qsort_key;
 
 typedef struct qplan qplan;
 struct qplan {
     qplan_kind kind;
     qplan *input;   /* NULL for QPL_SCAN and QPL_VALUES */
-    qout_col *cols; /* output columns (PROJECT, AGGREGATE, VALUES) */
-    size_t n_cols;
+    qout_col *cols; /* output columns */
+    size_t n_cols;  /* the visible ones; PROJECT may carry n_hidden more (sort keys) */
+    size_t n_hidden;
     union {
         struct {
             const char *table;
@@ -362,14 +571,20 @@ struct qplan {
             const query_table *tbl;
         } scan;
         struct {
-            qpred *pred;
+            qpred *pred;  /* fast column-vs-constant part; NULL if none */
+            qbx **exprs;  /* general boolean conjuncts, evaluated on what pred selected */
+            size_t n_exprs;
+            const char **names; /* of exprs, for explain */
         } filter;
         struct {
-            qagg *aggs; /* one per output column */
+            qbx **keys; /* GROUP BY expressions over the input (output columns 0..n_keys) */
+            size_t n_keys;
+            qagg *aggs; /* output columns n_keys.. */
+            size_t n_aggs;
         } agg;
         struct {
-            uint32_t key; /* scan position of the time column */
-            bool desc;
+            qsort_key *keys;
+            size_t n_keys;
         } sort;
         struct {
             int64_t limit; /* -1: none */
@@ -389,7 +604,10 @@ typedef struct qctx {
     const char *sql; /* for positions in messages */
     size_t sql_len;
     int64_t now_ns;
+    size_t max_memory_bytes; /* aggregation / sort state bound (SILT_ELIMIT above) */
     arena arena;     /* AST, plan, constants */
+    qbx **to_free;   /* nodes holding compiled regexes, freed by query_sql */
+    size_t n_to_free, cap_to_free;
     query_table tbl; /* the FROM table's schema, released by query_sql */
     bool have_tbl;
     silt_err *err;
@@ -416,6 +634,13 @@ typedef struct qfmt {
     str_view *json_keys; /* "name": per column, escaped (JSON / JSONL) */
     uint64_t n_rows;
     arena *a;
+    /* Optional: rows go to sink(sink_arg, ...) instead of being formatted (another front end
+     * consuming the executor's output, e.g. InfluxQL's series shaping). out may then be
+     * NULL; begin and end write nothing and max_bytes is not checked. Set after
+     * query__fmt_init. A negative return aborts the query with that code. */
+    int (*sink)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                silt_err *err);
+    void *sink_arg;
 } qfmt;
 
 void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, const qout_col *cols,
@@ -430,7 +655,32 @@ int query__fmt_end(qfmt *f, silt_err *err);
 
 /* ------------------------------------------------------------------ execution */
 
-/* Run the plan against q->src and format the result into f (begun and ended here). */
+#define QUERY_BATCH_ROWS          4096 /* rows per batch emitted by blocking operators */
+#define QUERY_DEFAULT_MEMORY_BYTES ((size_t)1 << 30)
+
+/* Hash aggregation (query_agg.c): groups keyed by the values of the key vectors, aggregate
+ * states column-wise per aggregate, indexed by group id. One per Aggregate / Distinct stage,
+ * owned by the executor thread that runs the query. */
+typedef struct qhagg qhagg;
+/* For a QPL_AGGREGATE or QPL_DISTINCT node (Distinct: keys only, no aggregates).
+ * max_memory_bytes 0: QUERY_DEFAULT_MEMORY_BYTES. Never fails (xmalloc). */
+qhagg *query__hagg_create(const qplan *agg, size_t max_memory_bytes);
+/* Add rows sel[0..n) whose key vectors are keys[0..n_keys) and aggregate argument vectors
+ * args[i] (ignored for count(*)), order / time keys okeys[i] (first_value, last_value and
+ * selectors). Returns SILT_OK, SILT_ELIMIT (memory limit; err says so) or SILT_EINVAL
+ * (sum() overflow). */
+int query__hagg_add(qhagg *h, const query_vec *keys, const query_vec *args, const query_vec *okeys,
+                    size_t n_rows, const uint32_t *sel, size_t n, silt_err *err);
+/* Number of groups (a query without GROUP BY always has exactly one). */
+size_t query__hagg_groups(const qhagg *h);
+/* Output columns (keys, then finished aggregates) for groups [from, from + n) as a batch of n
+ * rows; vectors from a (valid until it is reset). */
+int query__hagg_emit(qhagg *h, size_t from, size_t n, query_vec *cols, arena *a, silt_err *err);
+void query__hagg_destroy(qhagg *h);
+
+/* Run the plan against q->src and format the result into f (begun and ended here). Returns
+ * SILT_OK, SILT_EINVAL (runtime expression errors), SILT_ELIMIT (result or memory limit),
+ * SILT_ENOTFOUND or a storage error from the source. */
 int query__exec(qctx *q, const qplan *root, qfmt *f);
 
 /* Evaluate p over the rows in[0..n_in) of batch b; the TRUE rows go to out (capacity n_in),

@@ -1,24 +1,28 @@
 /* SPDX-License-Identifier: MIT
  *
  * The planner: binds a parsed statement to a table's schema and builds the logical plan
- *   Scan -> [Filter] -> Project | Aggregate -> [Sort] -> [Limit]      (SELECT)
- *   Values -> ...                                                     (SHOW)
+ *   Scan -> [Filter] -> [Aggregate -> [Filter]] -> [Project] -> [Distinct] -> [Sort]
+ *        -> [Limit]                                                    (SELECT)
+ *   Values                                                             (SHOW)
  * as a chain of qplan nodes (the root is the last operator). Binding does:
  *   - name resolution: unquoted names were folded to lower case by the lexer; a name must
  *     match a column exactly (PostgreSQL / DataFusion rules);
- *   - constant folding: literals, unary minus, + and - over constants, now(), INTERVAL '...',
- *     TIMESTAMP '...';
- *   - type checking of comparisons, and the choice of an exact comparison kernel for each
- *     (column type, constant type) pair (see bind_leaf);
- *   - NOT push-down (invariant 2 of query_int.h) and simplification of constant branches;
- *   - extraction of the time range the predicate allows, for the scan request.
- * Sort sits above Project but keys on a scan column (time), which need not be projected: the
- * executor keeps the key beside the projected values, as DataFusion keeps hidden sort
- * columns.
+ *   - for the fast WHERE path (column op constant, AND / OR / NOT of those): constant
+ *     folding, type checking, the choice of an exact comparison kernel for each (column
+ *     type, constant type) pair (see bind_leaf), NOT push-down (invariant 2 of query_int.h),
+ *     simplification of constant branches and extraction of the time range for the scan;
+ *   - for every other expression: binding into typed qbx trees with explicit casts
+ *     (invariant 5), constant folding by evaluating constant nodes once, aggregate calls
+ *     collected into the Aggregate node (identical calls share one), group keys matched
+ *     structurally in the expressions above the aggregate;
+ *   - ORDER BY keys that are not output columns become hidden columns of the projection
+ *     (as DataFusion keeps hidden sort columns); above an aggregate the projection is left
+ *     out when it would only rename the aggregate's columns.
  */
 #include "query_int.h"
 
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,16 +510,9 @@ static int fold_const(binder *b, const qexpr *e, qval *out) {
             return fold_func(b, e, out);
         case QX_STAR:
             return bfail(b, SILT_EINVAL, "'*' is not allowed here");
-        case QX_CMP:
-        case QX_AND:
-        case QX_OR:
-        case QX_NOT:
-        case QX_IS_NULL:
-            return bfail(b, SILT_EINVAL,
-                         "a condition cannot be used as a value here (comparing conditions is "
-                         "not supported yet)");
+        default: /* only the fast predicate path folds, and it sees nothing else */
+            return bfail(b, SILT_EINVAL, "a constant expression is expected here");
     }
-    return bfail(b, SILT_EINVAL, "unsupported expression");
 }
 
 /* ------------------------------------------------------------------ predicates */
@@ -1061,96 +1058,1322 @@ static int plan_show_columns(qctx *q, const qstmt *st, qplan **out) {
     return SILT_OK;
 }
 
-/* Output column list under construction. */
+/* ------------------------------------------------------------------ general expressions
+ *
+ * Binding of general expressions (select list, GROUP BY, HAVING, ORDER BY, and WHERE
+ * conjuncts the fast predicate path cannot take) into qbx trees for query_expr.c.
+ *
+ * Output names follow DataFusion where it is practical: a bare column keeps its name;
+ * inside an expression columns are qualified (cpu.usage); literals print as typed values
+ * (Int64(1), Float64(1.5), Utf8("a"), Boolean(true)); operators as "l op r"; functions and
+ * aggregates as name(args) with "," between arguments (count(*), max(cpu.usage),
+ * round(avg(cpu.usage),Int64(2))). Interval and timestamp literals are not printed in
+ * DataFusion's IntervalMonthDayNano(...) form but as the normalised text INTERVAL '1 hour'
+ * and TIMESTAMP '...', so date_bin(INTERVAL '1 hour', time) is displayed as
+ * "date_bin(INTERVAL '1 hour',cpu.time)".
+ */
+
+static __attribute__((noinline, format(printf, 3, 4))) int bfail_at(binder *b, uint32_t pos,
+                                                                   const char *fmt, ...) {
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint32_t line, col;
+    query__line_col(b->q->sql, pos, &line, &col);
+    return bfail(b, SILT_EINVAL, "%s at line %u, column %u", msg, line, col);
+}
+
+static bool is_agg_name(const char *n) {
+    static const char *const names[] = {
+        "count",        "sum",          "avg",        "mean",     "min",
+        "max",          "stddev",       "stddev_samp", "stddev_pop", "var",
+        "var_samp",     "var_pop",      "variance",   "median",   "approx_percentile_cont",
+        "first_value",  "last_value",   "selector_first", "selector_last", "selector_min",
+        "selector_max",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(n, names[i]) == 0) return true;
+    return false;
+}
+
+/* Does e contain an aggregate call? */
+static bool has_agg(const qexpr *e) {
+    if (!e) return false;
+    switch (e->kind) {
+        case QX_FUNC:
+            if (is_agg_name(e->u.func.name)) return true;
+            for (size_t i = 0; i < e->u.func.n; i++)
+                if (has_agg(e->u.func.args[i])) return true;
+            return false;
+        case QX_CMP:
+        case QX_ARITH:
+            return has_agg(e->u.bin.l) || has_agg(e->u.bin.r);
+        case QX_NEG:
+        case QX_NOT:
+        case QX_IS_NULL:
+            return has_agg(e->u.un.arg);
+        case QX_AND:
+        case QX_OR:
+        case QX_IN:
+        case QX_BETWEEN:
+        case QX_LIKE:
+            for (size_t i = 0; i < e->u.list.n; i++)
+                if (has_agg(e->u.list.args[i])) return true;
+            return false;
+        case QX_CASE:
+            if (has_agg(e->u.cs.operand) || has_agg(e->u.cs.els)) return true;
+            for (size_t i = 0; i < e->u.cs.n; i++)
+                if (has_agg(e->u.cs.whens[i]) || has_agg(e->u.cs.thens[i])) return true;
+            return false;
+        case QX_CAST:
+            return has_agg(e->u.cast.arg);
+        default:
+            return false;
+    }
+}
+
+static bool qval_equal(const qval *a, const qval *b) {
+    if (a->type != b->type) return false;
+    switch (a->type) {
+        case QT_NULL:
+            return true;
+        case QT_BOOL:
+            return a->v.b == b->v.b;
+        case QT_UINT:
+            return a->v.u == b->v.u;
+        case QT_FLOAT:
+            return memcmp(&a->v.f, &b->v.f, 8) == 0;
+        case QT_STRING:
+            return sv_eq(a->v.s, b->v.s);
+        default:
+            return a->v.i == b->v.i;
+    }
+}
+
+/* Structural equality of two ASTs (positions ignored). */
+static bool ast_equal(const qexpr *a, const qexpr *b) {
+    if (!a || !b) return a == b;
+    if (a->kind != b->kind) return false;
+    switch (a->kind) {
+        case QX_COLUMN:
+            return strcmp(a->u.col.name, b->u.col.name) == 0;
+        case QX_LITERAL:
+            return qval_equal(&a->u.lit, &b->u.lit);
+        case QX_STAR:
+            return true;
+        case QX_CMP:
+        case QX_ARITH:
+            return a->u.bin.op == b->u.bin.op && ast_equal(a->u.bin.l, b->u.bin.l) &&
+                   ast_equal(a->u.bin.r, b->u.bin.r);
+        case QX_NEG:
+        case QX_NOT:
+        case QX_IS_NULL:
+            return a->u.un.negated == b->u.un.negated && ast_equal(a->u.un.arg, b->u.un.arg);
+        case QX_AND:
+        case QX_OR:
+        case QX_IN:
+        case QX_BETWEEN:
+        case QX_LIKE:
+            if (a->u.list.n != b->u.list.n || a->u.list.negated != b->u.list.negated ||
+                a->u.list.like != b->u.list.like)
+                return false;
+            for (size_t i = 0; i < a->u.list.n; i++)
+                if (!ast_equal(a->u.list.args[i], b->u.list.args[i])) return false;
+            return true;
+        case QX_FUNC:
+            if (strcmp(a->u.func.name, b->u.func.name) != 0 || a->u.func.n != b->u.func.n ||
+                a->u.func.distinct != b->u.func.distinct ||
+                a->u.func.order_desc != b->u.func.order_desc ||
+                !ast_equal(a->u.func.order, b->u.func.order))
+                return false;
+            for (size_t i = 0; i < a->u.func.n; i++)
+                if (!ast_equal(a->u.func.args[i], b->u.func.args[i])) return false;
+            return true;
+        case QX_CASE:
+            if (a->u.cs.n != b->u.cs.n || !ast_equal(a->u.cs.operand, b->u.cs.operand) ||
+                !ast_equal(a->u.cs.els, b->u.cs.els))
+                return false;
+            for (size_t i = 0; i < a->u.cs.n; i++)
+                if (!ast_equal(a->u.cs.whens[i], b->u.cs.whens[i]) ||
+                    !ast_equal(a->u.cs.thens[i], b->u.cs.thens[i]))
+                    return false;
+            return true;
+        case QX_CAST:
+            return a->u.cast.to == b->u.cast.to && ast_equal(a->u.cast.arg, b->u.cast.arg);
+    }
+    return false;
+}
+
+static const char *arrow_name(qtype t) {
+    switch (t) {
+        case QT_BOOL:
+            return "Boolean";
+        case QT_INT:
+            return "Int64";
+        case QT_UINT:
+            return "UInt64";
+        case QT_FLOAT:
+            return "Float64";
+        case QT_STRING:
+            return "Utf8";
+        case QT_TIME:
+            return "Timestamp(Nanosecond, None)";
+        default:
+            return "Null";
+    }
+}
+
+static const char *op_text(qop op) {
+    static const char *const t[] = {"=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "||"};
+    return (unsigned)op < sizeof t / sizeof t[0] ? t[op] : "?";
+}
+
+/* The display name of e (see the comment above). top: a bare column is not qualified. */
+static void expr_name(const binder *b, const qexpr *e, bool top, buf *o) {
+    switch (e->kind) {
+        case QX_COLUMN:
+            if (!top) buf_printf(o, "%s.", b->table);
+            buf_puts(o, e->u.col.name);
+            return;
+        case QX_STAR:
+            buf_putc(o, '*');
+            return;
+        case QX_LITERAL: {
+            const qval *v = &e->u.lit;
+            switch (v->type) {
+                case QT_NULL:
+                    buf_puts(o, "NULL");
+                    break;
+                case QT_BOOL:
+                    buf_printf(o, "Boolean(%s)", v->v.b ? "true" : "false");
+                    break;
+                case QT_INT:
+                    buf_printf(o, "Int64(%lld)", (long long)v->v.i);
+                    break;
+                case QT_UINT:
+                    buf_printf(o, "UInt64(%llu)", (unsigned long long)v->v.u);
+                    break;
+                case QT_FLOAT:
+                    buf_puts(o, "Float64(");
+                    buf_put_double(o, v->v.f);
+                    buf_putc(o, ')');
+                    break;
+                case QT_STRING:
+                    buf_puts(o, "Utf8(\"");
+                    buf_append(o, v->v.s.p, v->v.s.n);
+                    buf_puts(o, "\")");
+                    break;
+                default:
+                    buf_puts(o, "?");
+                    break;
+            }
+            return;
+        }
+        case QX_CMP:
+        case QX_ARITH:
+            expr_name(b, e->u.bin.l, false, o);
+            buf_printf(o, " %s ", op_text(e->u.bin.op));
+            expr_name(b, e->u.bin.r, false, o);
+            return;
+        case QX_NEG:
+            buf_puts(o, "(- ");
+            expr_name(b, e->u.un.arg, false, o);
+            buf_putc(o, ')');
+            return;
+        case QX_NOT:
+            buf_puts(o, "NOT ");
+            expr_name(b, e->u.un.arg, false, o);
+            return;
+        case QX_IS_NULL:
+            expr_name(b, e->u.un.arg, false, o);
+            buf_puts(o, e->u.un.negated ? " IS NOT NULL" : " IS NULL");
+            return;
+        case QX_AND:
+        case QX_OR:
+            for (size_t i = 0; i < e->u.list.n; i++) {
+                if (i) buf_puts(o, e->kind == QX_AND ? " AND " : " OR ");
+                expr_name(b, e->u.list.args[i], false, o);
+            }
+            return;
+        case QX_IN:
+            expr_name(b, e->u.list.args[0], false, o);
+            buf_puts(o, e->u.list.negated ? " NOT IN ([" : " IN ([");
+            for (size_t i = 1; i < e->u.list.n; i++) {
+                if (i > 1) buf_puts(o, ", ");
+                expr_name(b, e->u.list.args[i], false, o);
+            }
+            buf_puts(o, "])");
+            return;
+        case QX_BETWEEN:
+            expr_name(b, e->u.list.args[0], false, o);
+            buf_puts(o, e->u.list.negated ? " NOT BETWEEN " : " BETWEEN ");
+            expr_name(b, e->u.list.args[1], false, o);
+            buf_puts(o, " AND ");
+            expr_name(b, e->u.list.args[2], false, o);
+            return;
+        case QX_LIKE: {
+            static const char *const ops[] = {"LIKE", "ILIKE", "~", "~*"};
+            expr_name(b, e->u.list.args[0], false, o);
+            bool re = e->u.list.like >= QLIKE_RE;
+            if (e->u.list.negated) buf_puts(o, re ? " !" : " NOT ");
+            else buf_putc(o, ' ');
+            buf_printf(o, "%s ", ops[e->u.list.like]);
+            expr_name(b, e->u.list.args[1], false, o);
+            return;
+        }
+        case QX_CASE:
+            buf_puts(o, "CASE ");
+            if (e->u.cs.operand) {
+                expr_name(b, e->u.cs.operand, false, o);
+                buf_putc(o, ' ');
+            }
+            for (size_t i = 0; i < e->u.cs.n; i++) {
+                buf_puts(o, "WHEN ");
+                expr_name(b, e->u.cs.whens[i], false, o);
+                buf_puts(o, " THEN ");
+                expr_name(b, e->u.cs.thens[i], false, o);
+                buf_putc(o, ' ');
+            }
+            if (e->u.cs.els) {
+                buf_puts(o, "ELSE ");
+                expr_name(b, e->u.cs.els, false, o);
+                buf_putc(o, ' ');
+            }
+            buf_puts(o, "END");
+            return;
+        case QX_CAST:
+            buf_puts(o, "CAST(");
+            expr_name(b, e->u.cast.arg, false, o);
+            buf_printf(o, " AS %s)", arrow_name(e->u.cast.to));
+            return;
+        case QX_FUNC: {
+            const char *n = e->u.func.name;
+            if ((strcmp(n, "interval") == 0 || strcmp(n, "timestamp") == 0) && e->u.func.n == 1 &&
+                e->u.func.args[0]->kind == QX_LITERAL) {
+                str_view s = e->u.func.args[0]->u.lit.v.s;
+                buf_printf(o, "%s '%.*s'", n[0] == 'i' ? "INTERVAL" : "TIMESTAMP", (int)s.n, s.p);
+                return;
+            }
+            buf_printf(o, "%s(", n);
+            if (e->u.func.distinct) buf_puts(o, "DISTINCT ");
+            for (size_t i = 0; i < e->u.func.n; i++) {
+                if (i) buf_putc(o, ',');
+                expr_name(b, e->u.func.args[i], false, o);
+            }
+            buf_putc(o, ')');
+            if (e->u.func.order) {
+                buf_puts(o, " ORDER BY [");
+                expr_name(b, e->u.func.order, false, o);
+                buf_puts(o, e->u.func.order_desc ? " DESC NULLS FIRST]" : " ASC NULLS LAST]");
+            }
+            return;
+        }
+    }
+}
+
+static const char *expr_name_str(binder *b, const qexpr *e, bool top) {
+    buf o = {0};
+    expr_name(b, e, top, &o);
+    const char *s = arena_strndup(&b->q->arena, o.p ? (const char *)o.p : "", o.len);
+    buf_free(&o);
+    return s;
+}
+
+/* Aggregation context of the expressions being bound above an aggregate. */
+typedef struct aggctx {
+    const qexpr **keys; /* GROUP BY expressions (ASTs) */
+    qbx **key_bx;       /* bound (over the scan) */
+    size_t n_keys;
+    const qexpr **agg_ast; /* registered aggregate calls */
+    qagg *aggs;
+    size_t n_aggs, cap_aggs;
+} aggctx;
+
+static qbx *new_bx(binder *b, qbx_kind kind, qtype t, uint32_t pos) {
+    qbx *x = arena_alloc(&b->q->arena, sizeof *x);
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->type = t;
+    x->pos = pos;
+    return x;
+}
+
+static qbx **bx_args(binder *b, size_t n) {
+    return arena_alloc(&b->q->arena, (n ? n : 1) * sizeof(qbx *));
+}
+
+/* Fold a node whose arguments are all constants into a constant. */
+static int fold_bx(binder *b, qbx **px) {
+    qbx *x = *px;
+    if (x->kind == QB_COL || x->kind == QB_CONST) return SILT_OK;
+    for (size_t i = 0; i < x->n_args; i++)
+        if (x->args[i]->kind != QB_CONST) return SILT_OK;
+    qeval ev = {.a = &b->q->arena, .sql = b->q->sql, .err = b->q->err};
+    query_batch one = {.n_rows = 1, .cols = NULL};
+    uint32_t sel0 = 0;
+    query_vec v;
+    int rc = query__expr_eval(&ev, x, &one, &sel0, 1, &v);
+    if (rc < 0) return rc;
+    qbx *c = new_bx(b, QB_CONST, x->type, x->pos);
+    c->c.type = x->type;
+    if (v.valid && !v.valid[0]) {
+        c->c.type = QT_NULL;
+    } else {
+        switch (x->type) {
+            case QT_BOOL:
+                c->c.v.b = v.b[0] != 0;
+                break;
+            case QT_UINT:
+                c->c.v.u = v.u64[0];
+                break;
+            case QT_FLOAT:
+                c->c.v.f = v.f64[0];
+                break;
+            case QT_STRING:
+                c->c.v.s = v.str[0];
+                break;
+            default:
+                c->c.v.i = v.i64[0];
+                break;
+        }
+    }
+    *px = c;
+    return SILT_OK;
+}
+
+static bool is_numt(qtype t) {
+    return t == QT_INT || t == QT_UINT || t == QT_FLOAT;
+}
+
+/* x converted to type t (a QB_CAST, folded when x is constant). */
+static int coerce(binder *b, qbx **px, qtype t) {
+    qbx *x = *px;
+    if (x->type == t) return SILT_OK;
+    if (x->kind == QB_CONST && x->c.type == QT_NULL) {
+        qbx *c = new_bx(b, QB_CONST, t, x->pos);
+        c->c.type = QT_NULL;
+        *px = c;
+        return SILT_OK;
+    }
+    if (x->kind == QB_CONST && x->type == QT_STRING && t == QT_TIME) {
+        int64_t v;
+        if (time_parse_rfc3339(x->c.v.s.p, x->c.v.s.n, &v) != SILT_OK)
+            return bfail_at(b, x->pos,
+                            "invalid timestamp '%.*s': expected an RFC 3339 date-time such as "
+                            "'2024-01-01T00:00:00Z'",
+                            plen(x->c.v.s.p, x->c.v.s.n), x->c.v.s.p);
+        qbx *c = new_bx(b, QB_CONST, QT_TIME, x->pos);
+        c->c.type = QT_TIME;
+        c->c.v.i = v;
+        *px = c;
+        return SILT_OK;
+    }
+    if ((x->type == QT_INTERVAL) != (t == QT_INTERVAL) && !(t == QT_STRING) &&
+        !(x->type == QT_INTERVAL && t == QT_INT))
+        return bfail_at(b, x->pos, "cannot convert %s to %s", query__type_name(x->type),
+                        query__type_name(t));
+    qbx *c = new_bx(b, QB_CAST, t, x->pos);
+    c->args = bx_args(b, 1);
+    c->args[0] = x;
+    c->n_args = 1;
+    *px = c;
+    return fold_bx(b, px);
+}
+
+/* The common type of two operands for comparison / CASE / coalesce, or QT_NULL if none. */
+static qtype common_type(qtype a, qtype b) {
+    if (a == b) return a;
+    if (a == QT_NULL) return b;
+    if (b == QT_NULL) return a;
+    if (is_numt(a) && is_numt(b)) {
+        if (a == QT_FLOAT || b == QT_FLOAT) return QT_FLOAT;
+        return QT_FLOAT; /* int vs uint in IN, CASE, coalesce: as double */
+    }
+    if ((a == QT_TIME && (b == QT_STRING || b == QT_INT)) ||
+        (b == QT_TIME && (a == QT_STRING || a == QT_INT)))
+        return QT_TIME;
+    return QT_NULL;
+}
+
+static int bind_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out);
+
+static int bind_bool(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out) {
+    int rc = bind_x(b, e, ac, in_agg, out);
+    if (rc < 0) return rc;
+    if ((*out)->type == QT_NULL) return coerce(b, out, QT_BOOL);
+    if ((*out)->type != QT_BOOL)
+        return bfail_at(b, e->pos, "a condition must be boolean, not %s",
+                        query__type_name((*out)->type));
+    return SILT_OK;
+}
+
+static int bind_cmp_x(binder *b, qop op, qbx *l, qbx *r, uint32_t pos, qbx **out) {
+    if ((l->type == QT_INT && r->type == QT_UINT) || (l->type == QT_UINT && r->type == QT_INT)) {
+        /* the one pair compared without a cast (an exact mixed kernel) */
+        qbx *x = new_bx(b, QB_CMP, QT_BOOL, pos);
+        x->op = op;
+        x->args = bx_args(b, 2);
+        x->args[0] = l;
+        x->args[1] = r;
+        x->n_args = 2;
+        *out = x;
+        return fold_bx(b, out);
+    }
+    qtype t = common_type(l->type, r->type);
+    if (t == QT_NULL && l->type != QT_NULL)
+        return bfail_at(b, pos, "cannot compare %s with %s", query__type_name(l->type),
+                        query__type_name(r->type));
+    if (t == QT_NULL) t = QT_BOOL;
+    int rc = coerce(b, &l, t);
+    if (rc == SILT_OK) rc = coerce(b, &r, t);
+    if (rc < 0) return rc;
+    qbx *x = new_bx(b, QB_CMP, QT_BOOL, pos);
+    x->op = op;
+    x->args = bx_args(b, 2);
+    x->args[0] = l;
+    x->args[1] = r;
+    x->n_args = 2;
+    *out = x;
+    return fold_bx(b, out);
+}
+
+static int bind_arith_x(binder *b, qop op, qbx *l, qbx *r, uint32_t pos, qbx **out) {
+    qtype lt = l->type, rt = r->type, kt, res;
+    if (op == QOP_CONCAT) {
+        kt = res = QT_STRING;
+    } else if (lt == QT_NULL && rt == QT_NULL) {
+        kt = res = QT_INT;
+    } else if (is_numt(lt == QT_NULL ? rt : lt) && is_numt(rt == QT_NULL ? lt : rt)) {
+        qtype a = lt == QT_NULL ? rt : lt, c = rt == QT_NULL ? lt : rt;
+        kt = (a == QT_FLOAT || c == QT_FLOAT) ? QT_FLOAT : (a == c) ? a : QT_INT;
+        /* unsigned with a non-negative integer constant stays unsigned (big + 1) */
+        if (kt == QT_INT && a != c &&
+            ((lt == QT_UINT && r->kind == QB_CONST && r->c.type == QT_INT && r->c.v.i >= 0) ||
+             (rt == QT_UINT && l->kind == QB_CONST && l->c.type == QT_INT && l->c.v.i >= 0)))
+            kt = QT_UINT;
+        res = kt;
+    } else if ((op == QOP_ADD || op == QOP_SUB) && lt == QT_TIME &&
+               (rt == QT_INTERVAL || rt == QT_NULL)) {
+        kt = QT_INT, res = QT_TIME;
+    } else if (op == QOP_ADD && lt == QT_INTERVAL && rt == QT_TIME) {
+        qbx *t = l;
+        l = r, r = t;
+        kt = QT_INT, res = QT_TIME;
+    } else if (op == QOP_SUB && lt == QT_TIME && rt == QT_TIME) {
+        kt = QT_INT, res = QT_INTERVAL;
+    } else if ((op == QOP_ADD || op == QOP_SUB) && lt == QT_INTERVAL && rt == QT_INTERVAL) {
+        kt = QT_INT, res = QT_INTERVAL;
+    } else {
+        return bfail_at(b, pos, "operator '%s' is not defined for %s and %s", op_text(op),
+                        query__type_name(lt), query__type_name(rt));
+    }
+    if (kt == QT_INT && (l->type == QT_TIME || l->type == QT_INTERVAL)) {
+        /* int64 kernels: time and interval are int64 already; only retype NULLs */
+        if (r->type == QT_NULL) {
+            int rc = coerce(b, &r, QT_INTERVAL);
+            if (rc < 0) return rc;
+        }
+    } else {
+        int rc = coerce(b, &l, kt);
+        if (rc == SILT_OK) rc = coerce(b, &r, kt);
+        if (rc < 0) return rc;
+    }
+    qbx *x = new_bx(b, QB_ARITH, res, pos);
+    x->op = op;
+    x->args = bx_args(b, 2);
+    x->args[0] = l;
+    x->args[1] = r;
+    x->n_args = 2;
+    *out = x;
+    return fold_bx(b, out);
+}
+
+static int time_col(binder *b, uint32_t pos, qbx **out) {
+    ssize_t tc = find_col(b, "time");
+    if (tc < 0 || b->tbl->cols[tc].kind != QCOL_TIME)
+        return bfail_at(b, pos, "table '%.*s' has no time column", PNAME(b->table));
+    qbx *x = new_bx(b, QB_COL, QT_TIME, pos);
+    x->col = scan_pos(b, (size_t)tc);
+    *out = x;
+    return SILT_OK;
+}
+
+/* Register the aggregate call e (arguments bound over the scan) and return its output
+ * column. Identical calls share one aggregate. */
+static int bind_agg_call(binder *b, const qexpr *e, aggctx *ac, qbx **out) {
+    const char *n = e->u.func.name;
+    if (!ac) return bfail(b, SILT_EINVAL, "aggregate function %.*s() is not allowed here", PNAME(n));
+    for (size_t i = 0; i < ac->n_aggs; i++) {
+        if (!ast_equal(ac->agg_ast[i], e)) continue;
+        qbx *x = new_bx(b, QB_COL, ac->aggs[i].type, e->pos);
+        x->col = (uint32_t)(ac->n_keys + i);
+        *out = x;
+        return SILT_OK;
+    }
+    qagg g = {0};
+    size_t na = e->u.func.n;
+    qbx *arg = NULL;
+    bool star = na == 1 && e->u.func.args[0]->kind == QX_STAR;
+    if (strcmp(n, "count") == 0) {
+        if (na != 1)
+            return bfail(b, SILT_EINVAL, "count() takes one argument: count(*) or count(column)");
+        g.kind = star ? QAGG_COUNT_STAR : e->u.func.distinct ? QAGG_COUNT_DISTINCT : QAGG_COUNT;
+        g.type = QT_INT;
+    } else {
+        if (star) return bfail_at(b, e->pos, "%.*s(*) is not supported", PNAME(n));
+        bool pct = strcmp(n, "approx_percentile_cont") == 0;
+        bool selector = strncmp(n, "selector_", 9) == 0;
+        if (na != (pct || selector ? 2u : 1u))
+            return bfail_at(b, e->pos, "%.*s() takes %s", PNAME(n),
+                            pct        ? "two arguments (value, percentile)"
+                            : selector ? "two arguments (value, time)"
+                                       : "one argument");
+        if (e->u.func.distinct)
+            return bfail_at(b, e->pos, "DISTINCT is supported only in count()");
+    }
+    if (!star) {
+        int rc = bind_x(b, e->u.func.args[0], NULL, true, &arg);
+        if (rc < 0) return rc;
+        if (arg->type == QT_NULL) {
+            rc = coerce(b, &arg, QT_INT);
+            if (rc < 0) return rc;
+        }
+    }
+    qtype at = arg ? arg->type : QT_NULL;
+    bool numeric = is_numt(at) || at == QT_BOOL;
+    if (strcmp(n, "sum") == 0) {
+        g.kind = QAGG_SUM;
+        if (!is_numt(at)) goto need_num;
+        g.type = at;
+    } else if (strcmp(n, "avg") == 0 || strcmp(n, "mean") == 0) {
+        g.kind = QAGG_AVG;
+        g.type = QT_FLOAT;
+        if (!is_numt(at)) goto need_num;
+    } else if (strcmp(n, "min") == 0 || strcmp(n, "max") == 0) {
+        g.kind = n[1] == 'i' ? QAGG_MIN : QAGG_MAX;
+        g.type = at;
+        if (at == QT_INTERVAL) goto need_num;
+    } else if (strcmp(n, "stddev") == 0 || strcmp(n, "stddev_samp") == 0) {
+        g.kind = QAGG_STDDEV_SAMP;
+    } else if (strcmp(n, "stddev_pop") == 0) {
+        g.kind = QAGG_STDDEV_POP;
+    } else if (strcmp(n, "var") == 0 || strcmp(n, "var_samp") == 0 ||
+               strcmp(n, "variance") == 0) {
+        g.kind = QAGG_VAR_SAMP;
+    } else if (strcmp(n, "var_pop") == 0) {
+        g.kind = QAGG_VAR_POP;
+    } else if (strcmp(n, "median") == 0) {
+        g.kind = QAGG_MEDIAN;
+    } else if (strcmp(n, "approx_percentile_cont") == 0) {
+        g.kind = QAGG_PERCENTILE;
+        qval pv;
+        int rc = fold_const(b, e->u.func.args[1], &pv);
+        if (rc < 0) return rc;
+        if (rc == 0 || !is_num(pv.type))
+            return bfail_at(b, e->u.func.args[1]->pos,
+                            "the percentile of approx_percentile_cont() must be a constant number");
+        g.param = num_as_double(&pv);
+        if (!(g.param >= 0 && g.param <= 1))
+            return bfail_at(b, e->u.func.args[1]->pos,
+                            "the percentile must be between 0 and 1");
+    } else if (strncmp(n, "selector_", 9) == 0) {
+        const char *w = n + 9;
+        g.kind = strcmp(w, "first") == 0  ? QAGG_SEL_FIRST
+                 : strcmp(w, "last") == 0 ? QAGG_SEL_LAST
+                 : strcmp(w, "min") == 0  ? QAGG_SEL_MIN
+                                          : QAGG_SEL_MAX;
+        g.type = QT_STRING; /* a JSON object, see qout_col.json */
+        if (at == QT_INTERVAL || at == QT_NULL) goto need_num;
+        if ((g.kind == QAGG_SEL_MIN || g.kind == QAGG_SEL_MAX) && at == QT_BOOL) goto need_num;
+        int rc = bind_x(b, e->u.func.args[1], NULL, true, &g.key);
+        if (rc < 0) return rc;
+        if (g.key->type != QT_TIME)
+            return bfail_at(b, e->u.func.args[1]->pos,
+                            "the second argument of %.*s() must be the time column", PNAME(n));
+    } else if (strcmp(n, "first_value") == 0 || strcmp(n, "last_value") == 0) {
+        bool last = n[0] == 'l';
+        if (e->u.func.order_desc) last = !last;
+        g.kind = last ? QAGG_LAST : QAGG_FIRST;
+        g.type = at;
+        int rc;
+        if (e->u.func.order)
+            rc = bind_x(b, e->u.func.order, NULL, true, &g.key);
+        else
+            rc = time_col(b, e->pos, &g.key);
+        if (rc < 0) return rc;
+        if (g.key->type != QT_TIME && g.key->type != QT_INT)
+            return bfail_at(b, e->pos, "%.*s() orders by a timestamp or an integer", PNAME(n));
+    }
+    if (g.kind == QAGG_STDDEV_SAMP || g.kind == QAGG_STDDEV_POP || g.kind == QAGG_VAR_SAMP ||
+        g.kind == QAGG_VAR_POP || g.kind == QAGG_MEDIAN || g.kind == QAGG_PERCENTILE) {
+        g.type = QT_FLOAT;
+        if (!numeric) goto need_num;
+    }
+    g.arg = arg;
+    if (ac->n_aggs == ac->cap_aggs) {
+        size_t cap = ac->cap_aggs ? ac->cap_aggs * 2 : 8;
+        qagg *v = arena_alloc(&b->q->arena, cap * sizeof *v);
+        const qexpr **a = arena_alloc(&b->q->arena, cap * sizeof *a);
+        if (ac->n_aggs) {
+            memcpy(v, ac->aggs, ac->n_aggs * sizeof *v);
+            memcpy(a, ac->agg_ast, ac->n_aggs * sizeof *a);
+        }
+        ac->aggs = v;
+        ac->agg_ast = a;
+        ac->cap_aggs = cap;
+    }
+    ac->aggs[ac->n_aggs] = g;
+    ac->agg_ast[ac->n_aggs] = e;
+    qbx *x = new_bx(b, QB_COL, g.type, e->pos);
+    x->col = (uint32_t)(ac->n_keys + ac->n_aggs);
+    ac->n_aggs++;
+    *out = x;
+    return SILT_OK;
+need_num:
+    return bfail_at(b, e->pos, "%.*s() needs a numeric argument, not %s", PNAME(n),
+                    query__type_name(at));
+}
+
+typedef struct fn_def {
+    const char *name;
+    qfn fn;
+    uint8_t min, max; /* argument counts; max 255: any */
+} fn_def;
+
+static const fn_def scalar_fns[] = {
+    {"abs", QF_ABS, 1, 1},
+    {"round", QF_ROUND, 1, 2},
+    {"floor", QF_FLOOR, 1, 1},
+    {"ceil", QF_CEIL, 1, 1},
+    {"ceiling", QF_CEIL, 1, 1},
+    {"sqrt", QF_SQRT, 1, 1},
+    {"ln", QF_LN, 1, 1},
+    {"log10", QF_LOG10, 1, 1},
+    {"log", QF_LOG10, 1, 1},
+    {"power", QF_POWER, 2, 2},
+    {"pow", QF_POWER, 2, 2},
+    {"coalesce", QF_COALESCE, 1, 255},
+    {"nullif", QF_NULLIF, 2, 2},
+    {"lower", QF_LOWER, 1, 1},
+    {"upper", QF_UPPER, 1, 1},
+    {"length", QF_LENGTH, 1, 1},
+    {"char_length", QF_LENGTH, 1, 1},
+    {"character_length", QF_LENGTH, 1, 1},
+    {"concat", QF_CONCAT, 1, 255},
+    {"substr", QF_SUBSTR, 2, 3},
+    {"substring", QF_SUBSTR, 2, 3},
+    {"date_trunc", QF_DATE_TRUNC, 2, 2},
+    {"date_bin", QF_DATE_BIN, 2, 3},
+};
+
+static int bind_func_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out) {
+    const char *n = e->u.func.name;
+    if (strcmp(n, "now") == 0 || strcmp(n, "interval") == 0 || strcmp(n, "timestamp") == 0) {
+        qval v;
+        int rc = fold_func(b, e, &v);
+        if (rc < 0) return rc;
+        qbx *x = new_bx(b, QB_CONST, v.type, e->pos);
+        x->c = v;
+        *out = x;
+        return SILT_OK;
+    }
+    const fn_def *fd = NULL;
+    for (size_t i = 0; i < sizeof scalar_fns / sizeof scalar_fns[0]; i++)
+        if (strcmp(scalar_fns[i].name, n) == 0) fd = &scalar_fns[i];
+    if (!fd) return bfail_at(b, e->pos, "unknown function '%.*s'", PNAME(n));
+    size_t na = e->u.func.n;
+    if (na < fd->min || na > fd->max) {
+        if (fd->min == fd->max)
+            return bfail_at(b, e->pos, "%s() takes %u argument%s", n, fd->min,
+                            fd->min == 1 ? "" : "s");
+        return bfail_at(b, e->pos, "%s() takes %u to %u arguments", n, fd->min, fd->max);
+    }
+    if (e->u.func.distinct || e->u.func.order)
+        return bfail_at(b, e->pos, "%s() is not an aggregate function", n);
+    size_t nargs = fd->fn == QF_DATE_BIN ? 3 : na;
+    qbx **args = bx_args(b, nargs);
+    for (size_t i = 0; i < na; i++) {
+        if (e->u.func.args[i]->kind == QX_STAR)
+            return bfail_at(b, e->u.func.args[i]->pos, "'*' is not allowed here");
+        int rc = bind_x(b, e->u.func.args[i], ac, in_agg, &args[i]);
+        if (rc < 0) return rc;
+    }
+    qbx *x = new_bx(b, QB_FUNC, QT_NULL, e->pos);
+    x->op = fd->fn;
+    x->args = args;
+    x->n_args = nargs;
+    int rc = SILT_OK;
+    qtype t0 = args[0]->type;
+    switch (fd->fn) {
+        case QF_ABS:
+            if (t0 == QT_NULL) rc = coerce(b, &args[0], QT_INT), t0 = QT_INT;
+            if (!is_numt(t0)) goto bad_arg;
+            x->type = t0;
+            break;
+        case QF_ROUND:
+        case QF_FLOOR:
+        case QF_CEIL:
+        case QF_SQRT:
+        case QF_LN:
+        case QF_LOG10:
+        case QF_POWER:
+            if (!is_numt(t0) && t0 != QT_NULL) goto bad_arg;
+            rc = coerce(b, &args[0], QT_FLOAT);
+            if (rc == SILT_OK && na == 2) {
+                if (!is_numt(args[1]->type) && args[1]->type != QT_NULL) goto bad_arg;
+                rc = coerce(b, &args[1], fd->fn == QF_ROUND ? QT_INT : QT_FLOAT);
+            }
+            x->type = QT_FLOAT;
+            break;
+        case QF_COALESCE:
+        case QF_NULLIF: {
+            qtype t = QT_NULL;
+            for (size_t i = 0; i < na; i++) {
+                qtype c = common_type(t, args[i]->type);
+                if (c == QT_NULL && t != QT_NULL)
+                    return bfail_at(b, e->u.func.args[i]->pos,
+                                    "%s() arguments must have one type, not %s and %s", n,
+                                    query__type_name(t), query__type_name(args[i]->type));
+                t = c;
+            }
+            if (t == QT_NULL) t = QT_INT;
+            for (size_t i = 0; i < na && rc == SILT_OK; i++) rc = coerce(b, &args[i], t);
+            x->type = t;
+            break;
+        }
+        case QF_LOWER:
+        case QF_UPPER:
+        case QF_LENGTH:
+            if (t0 != QT_STRING && t0 != QT_NULL) goto bad_arg;
+            rc = coerce(b, &args[0], QT_STRING);
+            x->type = fd->fn == QF_LENGTH ? QT_INT : QT_STRING;
+            break;
+        case QF_CONCAT:
+            for (size_t i = 0; i < na && rc == SILT_OK; i++) {
+                if (args[i]->type == QT_INTERVAL) goto bad_arg;
+                rc = coerce(b, &args[i], QT_STRING);
+            }
+            x->type = QT_STRING;
+            break;
+        case QF_SUBSTR:
+            if (t0 != QT_STRING && t0 != QT_NULL) goto bad_arg;
+            rc = coerce(b, &args[0], QT_STRING);
+            for (size_t i = 1; i < na && rc == SILT_OK; i++) {
+                if (args[i]->type != QT_INT && args[i]->type != QT_UINT &&
+                    args[i]->type != QT_NULL)
+                    return bfail_at(b, e->u.func.args[i]->pos,
+                                    "substr() positions and lengths must be integers");
+                rc = coerce(b, &args[i], QT_INT);
+            }
+            x->type = QT_STRING;
+            break;
+        case QF_DATE_TRUNC: {
+            if (args[0]->kind != QB_CONST || args[0]->type != QT_STRING)
+                return bfail_at(b, e->pos, "date_trunc() needs a constant unit such as 'hour'");
+            static const struct {
+                const char *u;
+                int64_t ns;
+            } units[] = {{"microsecond", NS_PER_US}, {"millisecond", NS_PER_MS},
+                         {"second", NS_PER_S},       {"minute", 60 * NS_PER_S},
+                         {"hour", 3600 * NS_PER_S},  {"day", NS_PER_DAY},
+                         {"week", 7 * NS_PER_DAY},   {"month", -1},
+                         {"year", -2}};
+            x->c.v.i = 0;
+            for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+                if (sv_ieq_cstr(args[0]->c.v.s, units[i].u)) x->c.v.i = units[i].ns;
+            if (!x->c.v.i)
+                return bfail_at(b, e->u.func.args[0]->pos,
+                                "unsupported date_trunc unit '%.*s' (second, minute, hour, day, "
+                                "week, month or year)",
+                                plen(args[0]->c.v.s.p, args[0]->c.v.s.n), args[0]->c.v.s.p);
+            if (args[1]->type != QT_TIME && args[1]->type != QT_NULL)
+                rc = coerce(b, &args[1], QT_TIME);
+            if (rc == SILT_OK && args[1]->type == QT_NULL) rc = coerce(b, &args[1], QT_TIME);
+            x->type = QT_TIME;
+            break;
+        }
+        case QF_DATE_BIN:
+            if (t0 != QT_INTERVAL)
+                return bfail_at(b, e->u.func.args[0]->pos,
+                                "date_bin() needs an interval as its first argument, such as "
+                                "INTERVAL '1 hour'");
+            if (args[0]->kind == QB_CONST && args[0]->c.v.i <= 0)
+                return bfail_at(b, e->u.func.args[0]->pos, "date_bin stride must be positive");
+            rc = coerce(b, &args[1], QT_TIME);
+            if (rc == SILT_OK) {
+                if (na == 3) {
+                    rc = coerce(b, &args[2], QT_TIME);
+                } else {
+                    args[2] = new_bx(b, QB_CONST, QT_TIME, e->pos);
+                    args[2]->c.type = QT_TIME;
+                    args[2]->c.v.i = 0; /* 1970-01-01T00:00:00Z */
+                }
+            }
+            x->type = QT_TIME;
+            break;
+    }
+    if (rc < 0) return rc;
+    *out = x;
+    return fold_bx(b, out);
+bad_arg:
+    return bfail_at(b, e->pos, "%s() does not accept %s", n, query__type_name(t0));
+}
+
+static int compile_regex(binder *b, qbx *x, const qbx *pat, bool ci, uint32_t pos) {
+    if (pat->kind != QB_CONST || pat->type != QT_STRING)
+        return bfail_at(b, pos, "the pattern of a regular expression match must be a constant "
+                                "string");
+    regex_t *re = xmalloc(sizeof *re);
+    char *p = arena_strndup(&b->q->arena, pat->c.v.s.p, pat->c.v.s.n);
+    int rc = regcomp(re, p, REG_EXTENDED | REG_NOSUB | (ci ? REG_ICASE : 0));
+    if (rc != 0) {
+        char m[128];
+        regerror(rc, re, m, sizeof m);
+        free(re);
+        return bfail_at(b, pat->pos, "invalid regular expression '%.*s': %s",
+                        plen(pat->c.v.s.p, pat->c.v.s.n), pat->c.v.s.p, m);
+    }
+    x->re = re;
+    qctx *q = b->q;
+    if (q->n_to_free == q->cap_to_free) {
+        size_t cap = q->cap_to_free ? q->cap_to_free * 2 : 4;
+        qbx **v = arena_alloc(&q->arena, cap * sizeof *v);
+        if (q->n_to_free) memcpy(v, q->to_free, q->n_to_free * sizeof *v);
+        q->to_free = v;
+        q->cap_to_free = cap;
+    }
+    q->to_free[q->n_to_free++] = x;
+    return SILT_OK;
+}
+
+/* Bind e. ac != NULL: e is evaluated above an aggregate (group keys and aggregate calls are
+ * columns of its output; other columns are errors). in_agg: e is an aggregate's argument. */
+static int bind_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out) {
+    if (ac) {
+        for (size_t i = 0; i < ac->n_keys; i++) {
+            if (!ast_equal(ac->keys[i], e)) continue;
+            qbx *x = new_bx(b, QB_COL, ac->key_bx[i]->type, e->pos);
+            x->col = (uint32_t)i;
+            *out = x;
+            return SILT_OK;
+        }
+    }
+    int rc;
+    switch (e->kind) {
+        case QX_COLUMN: {
+            size_t ci = 0;
+            rc = resolve_col(b, e->u.col.name, &ci);
+            if (rc < 0) return rc;
+            if (ac)
+                return bfail_at(b, e->pos,
+                                "column '%.*s' must appear in the GROUP BY clause or be used in "
+                                "an aggregate function",
+                                PNAME(e->u.col.name));
+            qbx *x = new_bx(b, QB_COL, query__col_type(&b->tbl->cols[ci]), e->pos);
+            x->col = scan_pos(b, ci);
+            *out = x;
+            return SILT_OK;
+        }
+        case QX_LITERAL: {
+            qbx *x = new_bx(b, QB_CONST, e->u.lit.type, e->pos);
+            x->c = e->u.lit;
+            *out = x;
+            return SILT_OK;
+        }
+        case QX_STAR:
+            return bfail_at(b, e->pos, "'*' is not allowed here");
+        case QX_NEG: {
+            qbx *a;
+            rc = bind_x(b, e->u.un.arg, ac, in_agg, &a);
+            if (rc < 0) return rc;
+            if (a->type == QT_NULL) rc = coerce(b, &a, QT_INT);
+            if (rc < 0) return rc;
+            if (a->type == QT_UINT) {
+                rc = coerce(b, &a, QT_INT);
+                if (rc < 0) return rc;
+            }
+            if (a->type != QT_INT && a->type != QT_FLOAT && a->type != QT_INTERVAL)
+                return bfail_at(b, e->pos, "cannot negate a %s", query__type_name(a->type));
+            qbx *x = new_bx(b, QB_NEG, a->type, e->pos);
+            x->args = bx_args(b, 1);
+            x->args[0] = a;
+            x->n_args = 1;
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_ARITH:
+        case QX_CMP: {
+            qbx *l, *r;
+            rc = bind_x(b, e->u.bin.l, ac, in_agg, &l);
+            if (rc == SILT_OK) rc = bind_x(b, e->u.bin.r, ac, in_agg, &r);
+            if (rc < 0) return rc;
+            if (e->kind == QX_CMP) return bind_cmp_x(b, e->u.bin.op, l, r, e->pos, out);
+            return bind_arith_x(b, e->u.bin.op, l, r, e->pos, out);
+        }
+        case QX_AND:
+        case QX_OR: {
+            qbx *x = new_bx(b, e->kind == QX_AND ? QB_AND : QB_OR, QT_BOOL, e->pos);
+            x->args = bx_args(b, e->u.list.n);
+            x->n_args = e->u.list.n;
+            for (size_t i = 0; i < e->u.list.n; i++) {
+                rc = bind_bool(b, e->u.list.args[i], ac, in_agg, &x->args[i]);
+                if (rc < 0) return rc;
+            }
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_NOT:
+        case QX_IS_NULL: {
+            qbx *a;
+            rc = e->kind == QX_NOT ? bind_bool(b, e->u.un.arg, ac, in_agg, &a)
+                                   : bind_x(b, e->u.un.arg, ac, in_agg, &a);
+            if (rc < 0) return rc;
+            qbx *x = new_bx(b, e->kind == QX_NOT ? QB_NOT : QB_IS_NULL, QT_BOOL, e->pos);
+            x->negated = e->u.un.negated;
+            x->args = bx_args(b, 1);
+            x->args[0] = a;
+            x->n_args = 1;
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_IN: {
+            size_t n = e->u.list.n;
+            qbx **args = bx_args(b, n);
+            qtype t = QT_NULL;
+            for (size_t i = 0; i < n; i++) {
+                rc = bind_x(b, e->u.list.args[i], ac, in_agg, &args[i]);
+                if (rc < 0) return rc;
+                qtype c = common_type(t, args[i]->type);
+                if (c == QT_NULL && t != QT_NULL)
+                    return bfail_at(b, e->u.list.args[i]->pos, "cannot compare %s with %s",
+                                    query__type_name(t), query__type_name(args[i]->type));
+                t = c;
+            }
+            if (t == QT_NULL) t = QT_BOOL;
+            for (size_t i = 0; i < n; i++) {
+                rc = coerce(b, &args[i], t);
+                if (rc < 0) return rc;
+            }
+            qbx *x = new_bx(b, QB_IN, QT_BOOL, e->pos);
+            x->args = args;
+            x->n_args = n;
+            x->negated = e->u.list.negated;
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_BETWEEN: { /* x BETWEEN lo AND hi == x >= lo AND x <= hi */
+            qbx *v, *lo, *hi, *c1, *c2;
+            rc = bind_x(b, e->u.list.args[0], ac, in_agg, &v);
+            if (rc == SILT_OK) rc = bind_x(b, e->u.list.args[1], ac, in_agg, &lo);
+            if (rc == SILT_OK) rc = bind_x(b, e->u.list.args[2], ac, in_agg, &hi);
+            if (rc == SILT_OK) rc = bind_cmp_x(b, QOP_GE, v, lo, e->pos, &c1);
+            if (rc == SILT_OK) rc = bind_cmp_x(b, QOP_LE, v, hi, e->pos, &c2);
+            if (rc < 0) return rc;
+            qbx *x = new_bx(b, QB_AND, QT_BOOL, e->pos);
+            x->args = bx_args(b, 2);
+            x->args[0] = c1;
+            x->args[1] = c2;
+            x->n_args = 2;
+            rc = fold_bx(b, &x);
+            if (rc < 0) return rc;
+            if (e->u.list.negated) {
+                qbx *nx = new_bx(b, QB_NOT, QT_BOOL, e->pos);
+                nx->args = bx_args(b, 1);
+                nx->args[0] = x;
+                nx->n_args = 1;
+                x = nx;
+                rc = fold_bx(b, &x);
+                if (rc < 0) return rc;
+            }
+            *out = x;
+            return SILT_OK;
+        }
+        case QX_LIKE: {
+            qbx *v, *p;
+            rc = bind_x(b, e->u.list.args[0], ac, in_agg, &v);
+            if (rc == SILT_OK) rc = bind_x(b, e->u.list.args[1], ac, in_agg, &p);
+            if (rc < 0) return rc;
+            if ((v->type != QT_STRING && v->type != QT_NULL) ||
+                (p->type != QT_STRING && p->type != QT_NULL))
+                return bfail_at(b, e->pos, "pattern matching needs strings, not %s and %s",
+                                query__type_name(v->type), query__type_name(p->type));
+            rc = coerce(b, &v, QT_STRING);
+            if (rc == SILT_OK) rc = coerce(b, &p, QT_STRING);
+            if (rc < 0) return rc;
+            bool re = e->u.list.like >= QLIKE_RE;
+            if (re && p->kind == QB_CONST && p->c.type == QT_NULL) {
+                qbx *x = new_bx(b, QB_CONST, QT_BOOL, e->pos);
+                x->c.type = QT_NULL;
+                *out = x;
+                return SILT_OK;
+            }
+            qbx *x = new_bx(b, re ? QB_REGEX : QB_LIKE, QT_BOOL, e->pos);
+            x->op = e->u.list.like;
+            x->negated = e->u.list.negated;
+            x->args = bx_args(b, 2);
+            x->args[0] = v;
+            x->args[1] = p;
+            x->n_args = re ? 1 : 2;
+            if (re) {
+                rc = compile_regex(b, x, p, e->u.list.like == QLIKE_RE_I, e->pos);
+                if (rc < 0) return rc;
+            }
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_CASE: {
+            size_t nw = e->u.cs.n;
+            bool has_else = e->u.cs.els != NULL;
+            qbx **args = bx_args(b, 2 * nw + 1);
+            qbx *operand = NULL;
+            if (e->u.cs.operand) {
+                rc = bind_x(b, e->u.cs.operand, ac, in_agg, &operand);
+                if (rc < 0) return rc;
+            }
+            qtype t = QT_NULL;
+            for (size_t i = 0; i < nw; i++) {
+                if (operand) {
+                    qbx *w;
+                    rc = bind_x(b, e->u.cs.whens[i], ac, in_agg, &w);
+                    if (rc == SILT_OK)
+                        rc = bind_cmp_x(b, QOP_EQ, operand, w, e->u.cs.whens[i]->pos,
+                                        &args[2 * i]);
+                } else {
+                    rc = bind_bool(b, e->u.cs.whens[i], ac, in_agg, &args[2 * i]);
+                }
+                if (rc == SILT_OK) rc = bind_x(b, e->u.cs.thens[i], ac, in_agg, &args[2 * i + 1]);
+                if (rc < 0) return rc;
+                qtype c = common_type(t, args[2 * i + 1]->type);
+                if (c == QT_NULL && t != QT_NULL)
+                    return bfail_at(b, e->u.cs.thens[i]->pos,
+                                    "CASE results must have one type, not %s and %s",
+                                    query__type_name(t), query__type_name(args[2 * i + 1]->type));
+                t = c;
+            }
+            if (has_else) {
+                rc = bind_x(b, e->u.cs.els, ac, in_agg, &args[2 * nw]);
+                if (rc < 0) return rc;
+                qtype c = common_type(t, args[2 * nw]->type);
+                if (c == QT_NULL && t != QT_NULL)
+                    return bfail_at(b, e->u.cs.els->pos,
+                                    "CASE results must have one type, not %s and %s",
+                                    query__type_name(t), query__type_name(args[2 * nw]->type));
+                t = c;
+            }
+            if (t == QT_NULL) t = QT_INT;
+            for (size_t i = 0; i < nw; i++) {
+                rc = coerce(b, &args[2 * i + 1], t);
+                if (rc < 0) return rc;
+            }
+            if (has_else) {
+                rc = coerce(b, &args[2 * nw], t);
+                if (rc < 0) return rc;
+            }
+            qbx *x = new_bx(b, QB_CASE, t, e->pos);
+            x->args = args;
+            x->n_args = 2 * nw + (has_else ? 1 : 0);
+            x->has_else = has_else;
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_CAST: {
+            qbx *a;
+            rc = bind_x(b, e->u.cast.arg, ac, in_agg, &a);
+            if (rc < 0) return rc;
+            if (a->type == QT_INTERVAL && e->u.cast.to != QT_INT && e->u.cast.to != QT_STRING)
+                return bfail_at(b, e->pos, "cannot cast interval to %s",
+                                query__type_name(e->u.cast.to));
+            if (a->type == QT_STRING && a->kind == QB_CONST && e->u.cast.to == QT_TIME) {
+                *out = a;
+                return coerce(b, out, QT_TIME);
+            }
+            qbx *x = new_bx(b, QB_CAST, e->u.cast.to, e->pos);
+            x->args = bx_args(b, 1);
+            x->args[0] = a;
+            x->n_args = 1;
+            *out = x;
+            return fold_bx(b, out);
+        }
+        case QX_FUNC:
+            if (is_agg_name(e->u.func.name)) {
+                if (in_agg)
+                    return bfail_at(b, e->pos, "aggregate function calls cannot be nested");
+                return bind_agg_call(b, e, ac, out);
+            }
+            return bind_func_x(b, e, ac, in_agg, out);
+    }
+    return bfail_at(b, e->pos, "unsupported expression");
+}
+
+/* ------------------------------------------------------------------ SELECT */
+
+/* Can the fast predicate path (qpred: column op constant) bind e? */
+static bool const_ish(const qexpr *e) {
+    switch (e->kind) {
+        case QX_LITERAL:
+            return true;
+        case QX_NEG:
+            return const_ish(e->u.un.arg);
+        case QX_ARITH:
+            return (e->u.bin.op == QOP_ADD || e->u.bin.op == QOP_SUB) && const_ish(e->u.bin.l) &&
+                   const_ish(e->u.bin.r);
+        case QX_FUNC:
+            return strcmp(e->u.func.name, "now") == 0 || strcmp(e->u.func.name, "interval") == 0 ||
+                   strcmp(e->u.func.name, "timestamp") == 0;
+        default:
+            return false;
+    }
+}
+
+static bool simple_pred(const qexpr *e) {
+    switch (e->kind) {
+        case QX_AND:
+        case QX_OR:
+            for (size_t i = 0; i < e->u.list.n; i++)
+                if (!simple_pred(e->u.list.args[i])) return false;
+            return true;
+        case QX_NOT:
+            return simple_pred(e->u.un.arg);
+        case QX_CMP: {
+            const qexpr *l = e->u.bin.l, *r = e->u.bin.r;
+            return (l->kind == QX_COLUMN && const_ish(r)) ||
+                   (r->kind == QX_COLUMN && const_ish(l)) || (const_ish(l) && const_ish(r));
+        }
+        case QX_IS_NULL:
+            return e->u.un.arg->kind == QX_COLUMN || const_ish(e->u.un.arg);
+        case QX_COLUMN:
+        case QX_LITERAL:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static qexpr *new_ast(binder *b, qexpr_kind kind, uint32_t pos) {
+    qexpr *e = arena_alloc(&b->q->arena, sizeof *e);
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->pos = pos;
+    return e;
+}
+
+static qexpr *ast_cmp(binder *b, qop op, qexpr *l, qexpr *r, uint32_t pos) {
+    qexpr *c = new_ast(b, QX_CMP, pos);
+    c->u.bin.op = op;
+    c->u.bin.l = l;
+    c->u.bin.r = r;
+    return c;
+}
+
+/* Rewrite "column [NOT] IN (constants)" and "column [NOT] BETWEEN constant AND constant"
+ * into OR / AND of comparisons, so the fast predicate path takes them (and a time BETWEEN
+ * prunes the scan). Exact in three-valued logic: x IN (a, b) == x = a OR x = b, and
+ * x BETWEEN a AND b == x >= a AND x <= b, NULLs included. */
+static qexpr *desugar(binder *b, qexpr *e) {
+    switch (e->kind) {
+        case QX_AND:
+        case QX_OR: {
+            qexpr *c = new_ast(b, e->kind, e->pos);
+            c->u.list.n = e->u.list.n;
+            c->u.list.args = arena_alloc(&b->q->arena, e->u.list.n * sizeof(qexpr *));
+            for (size_t i = 0; i < e->u.list.n; i++)
+                c->u.list.args[i] = desugar(b, e->u.list.args[i]);
+            return c;
+        }
+        case QX_NOT: {
+            qexpr *c = new_ast(b, QX_NOT, e->pos);
+            c->u.un.arg = desugar(b, e->u.un.arg);
+            return c;
+        }
+        case QX_IN:
+        case QX_BETWEEN: {
+            qexpr *x = e->u.list.args[0];
+            if (x->kind != QX_COLUMN) return e;
+            for (size_t i = 1; i < e->u.list.n; i++)
+                if (!const_ish(e->u.list.args[i])) return e;
+            qexpr *r;
+            if (e->kind == QX_IN) {
+                r = new_ast(b, QX_OR, e->pos);
+                r->u.list.n = e->u.list.n - 1;
+                r->u.list.args = arena_alloc(&b->q->arena, r->u.list.n * sizeof(qexpr *));
+                for (size_t i = 1; i < e->u.list.n; i++)
+                    r->u.list.args[i - 1] = ast_cmp(b, QOP_EQ, x, e->u.list.args[i], e->pos);
+            } else {
+                r = new_ast(b, QX_AND, e->pos);
+                r->u.list.n = 2;
+                r->u.list.args = arena_alloc(&b->q->arena, 2 * sizeof(qexpr *));
+                r->u.list.args[0] = ast_cmp(b, QOP_GE, x, e->u.list.args[1], e->pos);
+                r->u.list.args[1] = ast_cmp(b, QOP_LE, x, e->u.list.args[2], e->pos);
+            }
+            if (!e->u.list.negated) return r;
+            qexpr *n = new_ast(b, QX_NOT, e->pos);
+            n->u.un.arg = r;
+            return n;
+        }
+        default:
+            return e;
+    }
+}
+
+/* A growable array of plan output columns. */
 typedef struct outs {
     qout_col *v;
-    qagg *aggs;
+    const qexpr **ast; /* the expression of each column (NULL for '*' expansions) */
     size_t n, cap;
 } outs;
 
-static void outs_push(qctx *q, outs *o, qout_col c, qagg a) {
+static void outs_push(qctx *q, outs *o, qout_col c, const qexpr *ast) {
     if (o->n == o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 8;
         qout_col *v = arena_alloc(&q->arena, cap * sizeof *v);
-        qagg *g = arena_alloc(&q->arena, cap * sizeof *g);
+        const qexpr **a = arena_alloc(&q->arena, cap * sizeof *a);
         if (o->n) {
             memcpy(v, o->v, o->n * sizeof *v);
-            memcpy(g, o->aggs, o->n * sizeof *g);
+            memcpy(a, o->ast, o->n * sizeof *a);
         }
         o->v = v;
-        o->aggs = g;
+        o->ast = a;
         o->cap = cap;
     }
     o->v[o->n] = c;
-    o->aggs[o->n] = a;
+    o->ast[o->n] = ast;
     o->n++;
 }
 
-static int bind_select_list(binder *b, const qstmt *st, outs *o, bool *is_agg) {
+static int bind_select_items(binder *b, const qstmt *st, aggctx *ac, outs *o) {
     qctx *q = b->q;
-    bool any_agg = false, any_plain = false;
     for (size_t i = 0; i < st->n_items; i++) {
         const qselect_item *it = &st->items[i];
         const qexpr *e = it->expr;
         if (e->kind == QX_STAR) {
-            any_plain = true;
+            if (ac)
+                return bfail_at(b, e->pos,
+                                "SELECT * cannot be used with GROUP BY or aggregates; name the "
+                                "columns");
             for (size_t c = 0; c < b->tbl->n_cols; c++) {
                 const query_column *col = &b->tbl->cols[c];
-                outs_push(q, o,
-                          (qout_col){.name = col->name,
-                                     .type = query__col_type(col),
-                                     .src = scan_pos(b, c)},
-                          (qagg){0});
+                qbx *x = new_bx(b, QB_COL, query__col_type(col), e->pos);
+                x->col = scan_pos(b, c);
+                outs_push(q, o, (qout_col){.name = col->name, .type = x->type, .expr = x}, NULL);
             }
-        } else if (e->kind == QX_COLUMN) {
-            any_plain = true;
-            size_t c = 0;
-            int rc = resolve_col(b, e->u.col.name, &c);
-            if (rc < 0) return rc;
-            const query_column *col = &b->tbl->cols[c];
-            outs_push(q, o,
-                      (qout_col){.name = it->alias ? it->alias : col->name,
-                                 .type = query__col_type(col),
-                                 .src = scan_pos(b, c)},
-                      (qagg){0});
-        } else if (e->kind == QX_FUNC && strcmp(e->u.func.name, "count") == 0) {
-            any_agg = true;
-            if (e->u.func.n != 1)
-                return bfail(b, SILT_EINVAL,
-                             "count() takes one argument: count(*) or count(column)");
-            const qexpr *a = e->u.func.args[0];
-            qagg g = {.kind = QAGG_COUNT_STAR};
-            const char *name = "count(*)";
-            if (a->kind == QX_COLUMN) {
-                size_t c = 0;
-                int rc = resolve_col(b, a->u.col.name, &c);
-                if (rc < 0) return rc;
-                g.kind = QAGG_COUNT_COL;
-                g.col = scan_pos(b, c);
-                /* DataFusion names it count(table.column) */
-                size_t n = strlen(b->table) + strlen(b->tbl->cols[c].name) + 9;
-                char *s = arena_alloc(&q->arena, n);
-                snprintf(s, n, "count(%s.%s)", b->table, b->tbl->cols[c].name);
-                name = s;
-            } else if (a->kind != QX_STAR) {
-                return bfail(b, SILT_EINVAL, "count() takes * or a column name");
-            }
-            outs_push(q, o, (qout_col){.name = it->alias ? it->alias : name, .type = QT_INT}, g);
-        } else if (e->kind == QX_FUNC) {
-            qval v;
-            int rc = fold_func(b, e, &v); /* reports unknown functions */
-            if (rc < 0) return rc;
-            return bfail(b, SILT_EINVAL, "function '%.*s' is not supported in the select list yet",
-                         PNAME(e->u.func.name));
-        } else {
-            return bfail(b, SILT_EINVAL,
-                         "only columns, * and count() are supported in the select list");
+            continue;
         }
+        qbx *x;
+        int rc = bind_x(b, e, ac, false, &x);
+        if (rc < 0) return rc;
+        if (x->type == QT_INTERVAL)
+            return bfail_at(b, e->pos, "an interval cannot be a result column");
+        if (x->type == QT_NULL) {
+            rc = coerce(b, &x, QT_INT);
+            if (rc < 0) return rc;
+        }
+        const char *name = it->alias ? it->alias : expr_name_str(b, e, true);
+        bool json = ac && x->kind == QB_COL && x->col >= ac->n_keys &&
+                    ac->aggs[x->col - ac->n_keys].kind >= QAGG_SEL_FIRST;
+        outs_push(q, o, (qout_col){.name = name, .type = x->type, .expr = x, .json = json}, e);
     }
-    if (any_agg && any_plain)
-        return bfail(b, SILT_EINVAL,
-                     "cannot mix count() with plain columns without GROUP BY (GROUP BY is not "
-                     "supported yet)");
     /* output names must be unique (DataFusion: "projections require unique expression names") */
     for (size_t i = 0; i < o->n; i++)
         for (size_t j = 0; j < i; j++)
@@ -1158,39 +2381,97 @@ static int bind_select_list(binder *b, const qstmt *st, outs *o, bool *is_agg) {
                 return bfail(b, SILT_EINVAL,
                              "duplicate output column name '%.*s'; use AS to rename one",
                              PNAME(o->v[i].name));
-    *is_agg = any_agg;
     return SILT_OK;
 }
 
-/* ORDER BY: this version sorts by the time column only (or an alias of it). */
-static int bind_order(binder *b, const qstmt *st, const outs *o, bool is_agg, uint32_t *key,
-                      bool *desc) {
-    if (is_agg) return bfail(b, SILT_EINVAL, "ORDER BY is not supported with count()");
-    if (st->n_order > 1)
-        return bfail(b, SILT_EINVAL, "ORDER BY supports one key (time) in this version");
-    const qexpr *e = st->order[0].expr;
-    *desc = st->order[0].desc;
-    if (e->kind != QX_COLUMN)
-        return bfail(b, SILT_EINVAL, "ORDER BY supports only the time column in this version");
-    const char *name = e->u.col.name;
-    /* an output alias wins over a table column of the same name, as in PostgreSQL */
-    for (size_t i = 0; i < o->n; i++) {
-        if (strcmp(o->v[i].name, name) != 0) continue;
-        if (o->v[i].type != QT_TIME)
-            return bfail(b, SILT_EINVAL,
-                         "ORDER BY supports only the time column in this version, not '%.*s'",
-                         PNAME(name));
-        *key = o->v[i].src;
+/* WHERE: the conjuncts the fast path can take become one qpred (exact kernels, time-range
+ * extraction); the rest are general boolean expressions evaluated after it. */
+static int bind_where(binder *b, const qexpr *w, qpred **pred, qbx ***exprs, size_t *n_exprs,
+                      const char ***names) {
+    *pred = NULL;
+    *exprs = NULL;
+    *n_exprs = 0;
+    w = desugar(b, (qexpr *)w);
+    if (simple_pred(w)) return bind_pred(b, w, false, pred);
+    size_t n = w->kind == QX_AND ? w->u.list.n : 1;
+    const qexpr *const *parts = w->kind == QX_AND ? (const qexpr *const *)w->u.list.args : &w;
+    qexpr **simple = arena_alloc(&b->q->arena, n * sizeof *simple);
+    size_t ns = 0;
+    *exprs = arena_alloc(&b->q->arena, n * sizeof **exprs);
+    *names = arena_alloc(&b->q->arena, n * sizeof **names);
+    for (size_t i = 0; i < n; i++) {
+        if (simple_pred(parts[i])) {
+            simple[ns++] = (qexpr *)parts[i];
+            continue;
+        }
+        qbx *x;
+        int rc = bind_bool(b, parts[i], NULL, false, &x);
+        if (rc < 0) return rc;
+        if (x->kind == QB_CONST) {
+            if (x->c.type != QT_NULL && x->c.v.b) continue; /* TRUE: drop */
+        }
+        (*names)[*n_exprs] = expr_name_str(b, parts[i], false);
+        (*exprs)[(*n_exprs)++] = x;
+    }
+    if (ns) {
+        qexpr and = {.kind = QX_AND, .pos = w->pos};
+        and.u.list.args = simple;
+        and.u.list.n = ns;
+        int rc = bind_pred(b, ns == 1 ? simple[0] : &and, false, pred);
+        if (rc < 0) return rc;
+    }
+    return SILT_OK;
+}
+
+static qplan *plan_on(qctx *q, qplan_kind kind, qplan *input, const qplan *cols_of) {
+    qplan *p = new_plan(q, kind, input);
+    if (cols_of) {
+        p->cols = cols_of->cols;
+        p->n_cols = cols_of->n_cols;
+        p->n_hidden = cols_of->n_hidden;
+    }
+    return p;
+}
+
+/* ORDER BY key -> a column of the projection (visible or hidden). */
+static int bind_order_key(binder *b, const qstmt *st, const qorder_item *oi, aggctx *ac, outs *o,
+                          size_t n_visible, bool distinct, uint32_t *col) {
+    const qexpr *e = oi->expr;
+    if (e->kind == QX_LITERAL && e->u.lit.type == QT_INT) { /* ordinal */
+        if (e->u.lit.v.i < 1 || (uint64_t)e->u.lit.v.i > n_visible)
+            return bfail_at(b, e->pos, "ORDER BY position %lld is not in the select list",
+                            (long long)e->u.lit.v.i);
+        *col = (uint32_t)(e->u.lit.v.i - 1);
         return SILT_OK;
     }
-    size_t c = 0;
-    int rc = resolve_col(b, name, &c);
+    if (e->kind == QX_COLUMN) { /* an output name (alias) wins, as in PostgreSQL */
+        for (size_t i = 0; i < n_visible; i++) {
+            if (strcmp(o->v[i].name, e->u.col.name) != 0) continue;
+            *col = (uint32_t)i;
+            return SILT_OK;
+        }
+    }
+    for (size_t i = 0; i < n_visible; i++) {
+        if (o->ast[i] && ast_equal(o->ast[i], e)) {
+            *col = (uint32_t)i;
+            return SILT_OK;
+        }
+    }
+    if (distinct)
+        return bfail_at(b, e->pos,
+                        "for SELECT DISTINCT, ORDER BY expressions must appear in the select "
+                        "list");
+    (void)st;
+    qbx *x;
+    int rc = bind_x(b, e, ac, false, &x);
     if (rc < 0) return rc;
-    if (b->tbl->cols[c].kind != QCOL_TIME)
-        return bfail(b, SILT_EINVAL,
-                     "ORDER BY supports only the time column in this version, not '%.*s'",
-                     PNAME(name));
-    *key = scan_pos(b, c);
+    if (x->type == QT_INTERVAL || x->type == QT_NULL) {
+        rc = coerce(b, &x, QT_INT);
+        if (rc < 0) return rc;
+    }
+    *col = (uint32_t)o->n;
+    outs_push(b->q, o, (qout_col){.name = expr_name_str(b, e, true), .type = x->type, .expr = x},
+              e);
     return SILT_OK;
 }
 
@@ -1200,22 +2481,74 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     binder b;
     binder_init(&b, q, &q->tbl, st->table);
 
+    bool is_agg = st->n_group > 0 || st->having != NULL;
+    for (size_t i = 0; i < st->n_items && !is_agg; i++) is_agg = has_agg(st->items[i].expr);
+    for (size_t i = 0; i < st->n_order && !is_agg; i++) is_agg = has_agg(st->order[i].expr);
+
+    aggctx ac = {0};
+    if (is_agg && st->n_group) { /* GROUP BY: expressions, ordinals or select aliases */
+        ac.keys = arena_alloc(&q->arena, st->n_group * sizeof *ac.keys);
+        ac.key_bx = arena_alloc(&q->arena, st->n_group * sizeof *ac.key_bx);
+        for (size_t i = 0; i < st->n_group; i++) {
+            const qexpr *g = st->group[i];
+            if (g->kind == QX_LITERAL && g->u.lit.type == QT_INT) {
+                if (g->u.lit.v.i < 1 || (uint64_t)g->u.lit.v.i > st->n_items ||
+                    st->items[g->u.lit.v.i - 1].expr->kind == QX_STAR)
+                    return bfail_at(&b, g->pos, "GROUP BY position %lld is not in the select list",
+                                    (long long)g->u.lit.v.i);
+                g = st->items[g->u.lit.v.i - 1].expr;
+            } else if (g->kind == QX_COLUMN && find_col(&b, g->u.col.name) < 0) {
+                for (size_t j = 0; j < st->n_items; j++) {
+                    if (st->items[j].alias && strcmp(st->items[j].alias, g->u.col.name) == 0) {
+                        g = st->items[j].expr;
+                        break;
+                    }
+                }
+            }
+            if (has_agg(g))
+                return bfail_at(&b, g->pos, "aggregate functions are not allowed in GROUP BY");
+            rc = bind_x(&b, g, NULL, false, &ac.key_bx[i]);
+            if (rc < 0) return rc;
+            if (ac.key_bx[i]->type == QT_NULL || ac.key_bx[i]->type == QT_INTERVAL) {
+                rc = coerce(&b, &ac.key_bx[i], QT_INT);
+                if (rc < 0) return rc;
+            }
+            ac.keys[i] = g;
+            ac.n_keys = i + 1;
+        }
+    }
+
     outs o = {0};
-    bool is_agg = false;
-    rc = bind_select_list(&b, st, &o, &is_agg);
+    rc = bind_select_items(&b, st, is_agg ? &ac : NULL, &o);
     if (rc < 0) return rc;
+    size_t n_visible = o.n;
 
     qpred *pred = NULL;
+    qbx **wexprs = NULL;
+    size_t n_wexprs = 0;
+    const char **wnames = NULL;
     if (st->where) {
-        rc = bind_pred(&b, st->where, false, &pred);
+        rc = bind_where(&b, st->where, &pred, &wexprs, &n_wexprs, &wnames);
         if (rc < 0) return rc;
     }
-    uint32_t sort_key = 0;
-    bool desc = false;
+    qbx *having = NULL;
+    if (st->having) {
+        rc = bind_bool(&b, st->having, &ac, false, &having);
+        if (rc < 0) return rc;
+    }
+    qsort_key *keys = NULL;
     if (st->n_order) {
-        rc = bind_order(&b, st, &o, is_agg, &sort_key, &desc);
-        if (rc < 0) return rc;
+        keys = arena_alloc(&q->arena, st->n_order * sizeof *keys);
+        for (size_t i = 0; i < st->n_order; i++) {
+            const qorder_item *oi = &st->order[i];
+            rc = bind_order_key(&b, st, oi, is_agg ? &ac : NULL, &o, n_visible, st->distinct,
+                                &keys[i].col);
+            if (rc < 0) return rc;
+            keys[i].desc = oi->desc;
+            keys[i].nulls_first = oi->nulls == QNULLS_DEFAULT ? oi->desc : oi->nulls == QNULLS_FIRST;
+        }
     }
+
     /* something to scan even for count(*): the time column carries the row count */
     ssize_t tcol = find_col(&b, "time");
     if (tcol >= 0 && q->tbl.cols[tcol].kind != QCOL_TIME) tcol = -1;
@@ -1232,31 +2565,80 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     if (pred) {
         int64_t tpos = tcol >= 0 && b.pos_of[tcol] >= 0 ? b.pos_of[tcol] : -1;
         pred_range(pred, tpos, &scan->u.scan.t_min, &scan->u.scan.t_max);
-        if (pred->kind != QP_ALL) {
-            top = new_plan(q, QPL_FILTER, top);
-            top->u.filter.pred = pred;
-        }
+        if (pred->kind == QP_ALL) pred = NULL;
+    }
+    if (pred || n_wexprs) {
+        top = new_plan(q, QPL_FILTER, top);
+        top->u.filter.pred = pred;
+        top->u.filter.exprs = wexprs;
+        top->u.filter.n_exprs = n_wexprs;
+        top->u.filter.names = wnames;
     }
     if (is_agg) {
-        top = new_plan(q, QPL_AGGREGATE, top);
-        top->u.agg.aggs = o.aggs;
-    } else {
-        top = new_plan(q, QPL_PROJECT, top);
+        qplan *ag = new_plan(q, QPL_AGGREGATE, top);
+        ag->u.agg.keys = ac.key_bx;
+        ag->u.agg.n_keys = ac.n_keys;
+        ag->u.agg.aggs = ac.aggs;
+        ag->u.agg.n_aggs = ac.n_aggs;
+        ag->n_cols = ac.n_keys + ac.n_aggs;
+        ag->cols = arena_alloc(&q->arena, (ag->n_cols ? ag->n_cols : 1) * sizeof *ag->cols);
+        for (size_t i = 0; i < ac.n_keys; i++)
+            ag->cols[i] = (qout_col){.name = expr_name_str(&b, ac.keys[i], true),
+                                     .type = ac.key_bx[i]->type};
+        for (size_t i = 0; i < ac.n_aggs; i++)
+            ag->cols[ac.n_keys + i] = (qout_col){.name = expr_name_str(&b, ac.agg_ast[i], true),
+                                                 .type = ac.aggs[i].type,
+                                                 .json = ac.aggs[i].kind >= QAGG_SEL_FIRST};
+        top = ag;
+        if (having) {
+            top = plan_on(q, QPL_FILTER, top, top);
+            top->u.filter.exprs = arena_alloc(&q->arena, sizeof(qbx *));
+            top->u.filter.exprs[0] = having;
+            top->u.filter.n_exprs = 1;
+            top->u.filter.names = arena_alloc(&q->arena, sizeof(char *));
+            top->u.filter.names[0] = expr_name_str(&b, st->having, false);
+        }
     }
-    top->cols = o.v;
-    top->n_cols = o.n;
+    /* the projection; above an aggregate it is left out when it would only rename columns */
+    qplan *pr = new_plan(q, QPL_PROJECT, top);
+    pr->cols = o.v;
+    pr->n_cols = n_visible;
+    pr->n_hidden = o.n - n_visible;
+    if (is_agg && o.n == n_visible && o.n == top->n_cols) {
+        bool ident = true;
+        for (size_t i = 0; i < o.n && ident; i++)
+            ident = o.v[i].expr->kind == QB_COL && o.v[i].expr->col == i;
+        if (ident) {
+            qout_col *cols = arena_alloc(&q->arena, o.n * sizeof *cols);
+            for (size_t i = 0; i < o.n; i++)
+                cols[i] = (qout_col){
+                    .name = o.v[i].name, .type = top->cols[i].type, .json = top->cols[i].json};
+            top->cols = cols; /* rename in place: Aggregate (or HAVING's filter) is the output */
+            if (top->kind == QPL_FILTER) top->input->cols = cols;
+            pr = NULL;
+        }
+    }
+    if (pr) top = pr;
+    if (st->distinct) {
+        qplan *d = plan_on(q, QPL_DISTINCT, top, top);
+        d->n_hidden = 0;
+        d->u.agg.n_keys = top->n_cols;
+        d->u.agg.keys = arena_alloc(&q->arena, (top->n_cols ? top->n_cols : 1) * sizeof(qbx *));
+        for (size_t i = 0; i < top->n_cols; i++) {
+            qbx *x = new_bx(&b, QB_COL, top->cols[i].type, 0);
+            x->col = (uint32_t)i;
+            d->u.agg.keys[i] = x;
+        }
+        top = d;
+    }
     if (st->n_order) {
-        qplan *s = new_plan(q, QPL_SORT, top);
-        s->cols = top->cols;
-        s->n_cols = top->n_cols;
-        s->u.sort.key = sort_key;
-        s->u.sort.desc = desc;
+        qplan *s = plan_on(q, QPL_SORT, top, top);
+        s->u.sort.keys = keys;
+        s->u.sort.n_keys = st->n_order;
         top = s;
     }
     if (st->limit >= 0 || st->offset > 0) {
-        qplan *l = new_plan(q, QPL_LIMIT, top);
-        l->cols = top->cols;
-        l->n_cols = top->n_cols;
+        qplan *l = plan_on(q, QPL_LIMIT, top, top);
         l->u.limit.limit = st->limit;
         l->u.limit.offset = st->offset;
         top = l;
@@ -1360,7 +2742,10 @@ void query__plan_explain(const qplan *p, buf *b) {
                 break;
             case QPL_FILTER:
                 buf_puts(b, "Filter: ");
-                explain_pred(p->u.filter.pred, scan, b);
+                if (p->u.filter.pred) explain_pred(p->u.filter.pred, scan, b);
+                for (size_t i = 0; i < p->u.filter.n_exprs; i++)
+                    buf_printf(b, "%s%s", i || p->u.filter.pred ? " AND " : "",
+                               p->u.filter.names ? p->u.filter.names[i] : "?");
                 break;
             case QPL_PROJECT:
                 buf_puts(b, "Projection: ");
@@ -1369,10 +2754,26 @@ void query__plan_explain(const qplan *p, buf *b) {
             case QPL_AGGREGATE:
                 buf_puts(b, "Aggregate: ");
                 explain_cols(p, b);
+                if (p->u.agg.n_keys) {
+                    buf_puts(b, " group by [");
+                    for (size_t i = 0; i < p->u.agg.n_keys; i++)
+                        buf_printf(b, "%s%s", i ? ", " : "", p->cols[i].name);
+                    buf_putc(b, ']');
+                }
                 break;
             case QPL_SORT:
-                buf_printf(b, "Sort: %s %s", scan_col_name(scan, p->u.sort.key),
-                           p->u.sort.desc ? "DESC" : "ASC");
+                buf_puts(b, "Sort: ");
+                for (size_t i = 0; i < p->u.sort.n_keys; i++) {
+                    const qsort_key *k = &p->u.sort.keys[i];
+                    buf_printf(b, "%s%s %s", i ? ", " : "", p->cols[k->col].name,
+                               k->desc ? "DESC" : "ASC");
+                    if (k->nulls_first != k->desc)
+                        buf_puts(b, k->nulls_first ? " NULLS FIRST" : " NULLS LAST");
+                }
+                break;
+            case QPL_DISTINCT:
+                buf_puts(b, "Distinct: ");
+                explain_cols(p, b);
                 break;
             case QPL_LIMIT:
                 buf_printf(b, "Limit: %lld offset %lld", (long long)p->u.limit.limit,

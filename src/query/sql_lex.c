@@ -12,7 +12,7 @@
  *   - 'string literals': any bytes but NUL, '' is a quote;
  *   - numbers: digits [. digits] [e [+-] digits], or . digits [exponent]; a sign is a separate
  *     token (the parser folds -literal);
- *   - operators and punctuation: , . ( ) ; * + - / % = != <> < <= > >=.
+ *   - operators and punctuation: , . ( ) ; * + - / % = != <> < <= > >= :: || ~ ~* !~ !~*.
  * A NUL byte anywhere is an error (names are handed to the source as C strings).
  */
 #include "query_int.h"
@@ -26,25 +26,40 @@ static const struct {
     {"and", KW_AND},
     {"as", KW_AS},
     {"asc", KW_ASC},
+    {"between", KW_BETWEEN},
     {"by", KW_BY},
+    {"case", KW_CASE},
+    {"cast", KW_CAST},
     {"columns", KW_COLUMNS},
     {"desc", KW_DESC},
+    {"distinct", KW_DISTINCT},
+    {"else", KW_ELSE},
+    {"end", KW_END},
     {"false", KW_FALSE},
+    {"first", KW_FIRST},
     {"from", KW_FROM},
+    {"group", KW_GROUP},
+    {"having", KW_HAVING},
+    {"ilike", KW_ILIKE},
     {"in", KW_IN},
     {"interval", KW_INTERVAL},
     {"is", KW_IS},
+    {"last", KW_LAST},
+    {"like", KW_LIKE},
     {"limit", KW_LIMIT},
     {"not", KW_NOT},
     {"null", KW_NULL},
+    {"nulls", KW_NULLS},
     {"offset", KW_OFFSET},
     {"or", KW_OR},
     {"order", KW_ORDER},
     {"select", KW_SELECT},
     {"show", KW_SHOW},
     {"tables", KW_TABLES},
+    {"then", KW_THEN},
     {"timestamp", KW_TIMESTAMP},
     {"true", KW_TRUE},
+    {"when", KW_WHEN},
     {"where", KW_WHERE},
 };
 
@@ -96,6 +111,36 @@ const char *query__kw_name(sql_kw kw) {
             return "TABLES";
         case KW_TIMESTAMP:
             return "TIMESTAMP";
+        case KW_BETWEEN:
+            return "BETWEEN";
+        case KW_CASE:
+            return "CASE";
+        case KW_CAST:
+            return "CAST";
+        case KW_DISTINCT:
+            return "DISTINCT";
+        case KW_ELSE:
+            return "ELSE";
+        case KW_END:
+            return "END";
+        case KW_GROUP:
+            return "GROUP";
+        case KW_HAVING:
+            return "HAVING";
+        case KW_ILIKE:
+            return "ILIKE";
+        case KW_LIKE:
+            return "LIKE";
+        case KW_THEN:
+            return "THEN";
+        case KW_WHEN:
+            return "WHEN";
+        case KW_FIRST:
+            return "FIRST";
+        case KW_LAST:
+            return "LAST";
+        case KW_NULLS:
+            return "NULLS";
         case KW_NONE:
         case KW_RESERVED_END:
             break;
@@ -346,8 +391,28 @@ void query__lex_next(sql_lexer *lx, sql_tok *t) {
             type = TK_EQ;
             break;
         case '!':
+            if (c1 == '~') {
+                bool ci = lx->pos + 2 < lx->n && s[lx->pos + 2] == '*';
+                type = ci ? TK_NRE_I : TK_NRE;
+                len = ci ? 3 : 2;
+                break;
+            }
             if (c1 != '=') goto bad;
             type = TK_NE;
+            len = 2;
+            break;
+        case '~':
+            type = c1 == '*' ? TK_RE_I : TK_RE;
+            len = c1 == '*' ? 2 : 1;
+            break;
+        case ':':
+            if (c1 != ':') goto bad;
+            type = TK_DCOLON;
+            len = 2;
+            break;
+        case '|':
+            if (c1 != '|') goto bad;
+            type = TK_CONCAT;
             len = 2;
             break;
         case '<':

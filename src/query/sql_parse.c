@@ -6,19 +6,28 @@
  * Grammar of this version (keywords case-insensitive; [] optional, {} repeated):
  *   statement   = (select | show) [';'] EOF
  *   show        = SHOW TABLES | SHOW COLUMNS (FROM | IN) name
- *   select      = SELECT item {',' item} FROM name [WHERE expr]
- *                 [ORDER BY expr [ASC|DESC] {',' expr [ASC|DESC]}]
- *                 [LIMIT int] [OFFSET int]
+ *   select      = SELECT [DISTINCT] item {',' item} FROM name [WHERE expr]
+ *                 [GROUP BY expr {',' expr}] [HAVING expr]
+ *                 [ORDER BY okey {',' okey}] [LIMIT int] [OFFSET int]
+ *   okey        = expr [ASC|DESC] [NULLS (FIRST|LAST)]
  *   item        = '*' | expr [AS name]
  *   expr        = and {OR and}                      -> one n-ary QX_OR
  *   and         = not {AND not}                     -> one n-ary QX_AND
  *   not         = NOT not | cmp
- *   cmp         = sum [cmpop sum | IS [NOT] NULL]   (comparisons do not chain)
- *   sum         = unary {('+' | '-') unary}
- *   unary       = ('-' | '+') unary | primary
+ *   cmp         = sum [cmpop sum | IS [NOT] NULL | [NOT] IN '(' expr {',' expr} ')'
+ *                 | [NOT] BETWEEN sum AND sum | [NOT] (LIKE | ILIKE) sum
+ *                 | ('~' | '~*' | '!~' | '!~*') sum]   (comparisons do not chain)
+ *   sum         = add {'||' add}
+ *   add         = term {('+' | '-') term}
+ *   term        = unary {('*' | '/' | '%') unary}
+ *   unary       = ('-' | '+') unary | primary {'::' type}
  *   primary     = number | 'string' | TRUE | FALSE | NULL | INTERVAL 'string'
- *               | TIMESTAMP 'string' | name '(' ['*' | expr {',' expr}] ')' | name
- *               | '(' expr ')'
+ *               | TIMESTAMP 'string' | CAST '(' expr AS type ')' | case
+ *               | name '(' ['*' | [DISTINCT] expr {',' expr} [ORDER BY expr [ASC|DESC]]] ')'
+ *               | name | '(' expr ')'
+ *   case        = CASE [expr] WHEN expr THEN expr {WHEN expr THEN expr} [ELSE expr] END
+ *   type        = bigint | int | integer | double [precision] | float | varchar | text
+ *               | string | boolean | bool | timestamp | ...
  *   name        = identifier (not a reserved keyword) | "quoted identifier"
  *
  * Errors: the first error ends the parse with SILT_EPARSE and
@@ -219,6 +228,7 @@ static qexpr *parse_number(sql_parser *p) {
     return e;
 }
 
+/* name '(' [DISTINCT] ['*' | expr {',' expr}] [ORDER BY expr [ASC|DESC]] ')' */
 static qexpr *parse_func(sql_parser *p, const char *name, uint32_t pos) {
     qexpr *e = new_expr(p, QX_FUNC, pos);
     e->u.func.name = name;
@@ -229,16 +239,94 @@ static qexpr *parse_func(sql_parser *p, const char *name, uint32_t pos) {
         list_push(p, &args, new_expr(p, QX_STAR, p->cur.pos));
         advance(p);
     } else if (p->cur.type != TK_RPAREN) {
+        e->u.func.distinct = accept_kw(p, KW_DISTINCT);
         for (;;) {
             qexpr *a = parse_expr(p);
             if (!a) return NULL;
             list_push(p, &args, a);
             if (!accept(p, TK_COMMA)) break;
         }
+        if (accept_kw(p, KW_ORDER)) {
+            if (!expect_kw(p, KW_BY)) return NULL;
+            e->u.func.order = parse_expr(p);
+            if (!e->u.func.order) return NULL;
+            if (accept_kw(p, KW_DESC))
+                e->u.func.order_desc = true;
+            else
+                accept_kw(p, KW_ASC);
+        }
     }
     if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, args.n && !star ? "',' or ')'" : "')'");
     e->u.func.args = args.v;
     e->u.func.n = args.n;
+    return e;
+}
+
+/* A type name of CAST and '::': bigint, double [precision], varchar, boolean, timestamp... */
+static bool parse_type(sql_parser *p, qtype *out) {
+    static const struct {
+        const char *name;
+        qtype t;
+    } types[] = {
+        {"bigint", QT_INT},     {"int", QT_INT},         {"integer", QT_INT},
+        {"int8", QT_INT},       {"int64", QT_INT},       {"smallint", QT_INT},
+        {"bigint_unsigned", QT_UINT}, {"ubigint", QT_UINT}, {"uint64", QT_UINT},
+        {"double", QT_FLOAT},   {"float", QT_FLOAT},     {"float8", QT_FLOAT},
+        {"float64", QT_FLOAT},  {"real", QT_FLOAT},      {"numeric", QT_FLOAT},
+        {"decimal", QT_FLOAT},  {"varchar", QT_STRING},  {"text", QT_STRING},
+        {"string", QT_STRING},  {"char", QT_STRING},     {"utf8", QT_STRING},
+        {"boolean", QT_BOOL},   {"bool", QT_BOOL},       {"timestamp", QT_TIME},
+    };
+    const sql_tok *t = &p->cur;
+    if (t->type == TK_IDENT) {
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            if (strcmp(t->text.p, types[i].name) != 0) continue;
+            *out = types[i].t;
+            bool dbl = strcmp(t->text.p, "double") == 0;
+            advance(p);
+            if (dbl && p->cur.type == TK_IDENT && strcmp(p->cur.text.p, "precision") == 0)
+                advance(p);
+            return true;
+        }
+    }
+    fail(p, t, "a type name (bigint, double, varchar, boolean or timestamp)");
+    return false;
+}
+
+static qexpr *new_cast(sql_parser *p, qexpr *arg, qtype to, uint32_t pos) {
+    qexpr *e = new_expr(p, QX_CAST, pos);
+    e->u.cast.arg = arg;
+    e->u.cast.to = to;
+    return e;
+}
+
+/* CASE [operand] WHEN expr THEN expr {WHEN expr THEN expr} [ELSE expr] END */
+static qexpr *parse_case(sql_parser *p) {
+    qexpr *e = new_expr(p, QX_CASE, p->cur.pos);
+    advance(p); /* CASE */
+    if (!is_kw(&p->cur, KW_WHEN)) {
+        e->u.cs.operand = parse_expr(p);
+        if (!e->u.cs.operand) return NULL;
+    }
+    expr_list w = {0}, t = {0};
+    if (!is_kw(&p->cur, KW_WHEN)) return fail(p, &p->cur, "WHEN");
+    while (accept_kw(p, KW_WHEN)) {
+        qexpr *c = parse_expr(p);
+        if (!c) return NULL;
+        if (!expect_kw(p, KW_THEN)) return NULL;
+        qexpr *v = parse_expr(p);
+        if (!v) return NULL;
+        list_push(p, &w, c);
+        list_push(p, &t, v);
+    }
+    if (accept_kw(p, KW_ELSE)) {
+        e->u.cs.els = parse_expr(p);
+        if (!e->u.cs.els) return NULL;
+    }
+    if (!accept_kw(p, KW_END)) return fail(p, &p->cur, "WHEN, ELSE or END");
+    e->u.cs.whens = w.v;
+    e->u.cs.thens = t.v;
+    e->u.cs.n = w.n;
     return e;
 }
 
@@ -264,6 +352,23 @@ static qexpr *parse_primary(sql_parser *p) {
             return e;
         }
         case TK_IDENT:
+            if (t->kw == KW_CASE) {
+                if (!enter(p)) return NULL;
+                qexpr *e = parse_case(p);
+                p->depth--;
+                return e;
+            }
+            if (t->kw == KW_CAST && p->next.type == TK_LPAREN) {
+                advance(p);
+                advance(p);
+                qexpr *arg = parse_expr(p);
+                if (!arg) return NULL;
+                if (!expect_kw(p, KW_AS)) return NULL;
+                qtype to;
+                if (!parse_type(p, &to)) return NULL;
+                if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, "')'");
+                return new_cast(p, arg, to, pos);
+            }
             if (t->kw == KW_TRUE || t->kw == KW_FALSE || t->kw == KW_NULL) {
                 qexpr *e = new_expr(p, QX_LITERAL, pos);
                 e->u.lit.type = t->kw == KW_NULL ? QT_NULL : QT_BOOL;
@@ -317,17 +422,26 @@ static qexpr *parse_unary(sql_parser *p) {
         e->u.un.arg = arg;
         return e;
     }
-    return parse_primary(p);
+    qexpr *e = parse_primary(p);
+    while (e && p->cur.type == TK_DCOLON) { /* x::type binds tighter than any operator */
+        advance(p);
+        qtype to;
+        if (!parse_type(p, &to)) return NULL;
+        e = new_cast(p, e, to, e->pos);
+    }
+    return e;
 }
 
-static qexpr *parse_sum(sql_parser *p) {
-    qexpr *l = parse_unary(p);
+/* A left-leaning chain of binary operators of one precedence level. */
+static qexpr *parse_binary_chain(sql_parser *p, qexpr *(*operand)(sql_parser *),
+                                 bool (*op_of)(sql_tok_type, qop *)) {
+    qexpr *l = operand(p);
     int saved = p->depth;
-    while (l && (p->cur.type == TK_PLUS || p->cur.type == TK_MINUS)) {
-        qop op = p->cur.type == TK_PLUS ? QOP_ADD : QOP_SUB;
+    qop op;
+    while (l && op_of(p->cur.type, &op)) {
         advance(p);
         if (!enter(p)) return NULL; /* each link deepens the left-leaning tree */
-        qexpr *r = parse_unary(p);
+        qexpr *r = operand(p);
         if (!r) return NULL;
         qexpr *e = new_expr(p, QX_ARITH, l->pos);
         e->u.bin.op = op;
@@ -337,6 +451,36 @@ static qexpr *parse_sum(sql_parser *p) {
     }
     p->depth = saved;
     return l;
+}
+
+static bool mul_op(sql_tok_type t, qop *op) {
+    if (t == TK_STAR) return *op = QOP_MUL, true;
+    if (t == TK_SLASH) return *op = QOP_DIV, true;
+    if (t == TK_PERCENT) return *op = QOP_MOD, true;
+    return false;
+}
+
+static bool add_op(sql_tok_type t, qop *op) {
+    if (t == TK_PLUS) return *op = QOP_ADD, true;
+    if (t == TK_MINUS) return *op = QOP_SUB, true;
+    return false;
+}
+
+static bool concat_op(sql_tok_type t, qop *op) {
+    if (t == TK_CONCAT) return *op = QOP_CONCAT, true;
+    return false;
+}
+
+static qexpr *parse_term(sql_parser *p) {
+    return parse_binary_chain(p, parse_unary, mul_op);
+}
+
+static qexpr *parse_add(sql_parser *p) {
+    return parse_binary_chain(p, parse_term, add_op);
+}
+
+static qexpr *parse_sum(sql_parser *p) {
+    return parse_binary_chain(p, parse_add, concat_op);
 }
 
 static bool cmp_op(sql_tok_type t, qop *op) {
@@ -378,9 +522,69 @@ static qexpr *parse_cmp(sql_parser *p) {
         e->u.bin.r = r;
         return e;
     }
+    bool negated = false;
+    if (is_kw(&p->cur, KW_NOT) &&
+        (is_kw(&p->next, KW_IN) || is_kw(&p->next, KW_BETWEEN) || is_kw(&p->next, KW_LIKE) ||
+         is_kw(&p->next, KW_ILIKE))) {
+        negated = true;
+        advance(p);
+    }
+    if (accept_kw(p, KW_IN)) {
+        if (!accept(p, TK_LPAREN)) return fail(p, &p->cur, "'('");
+        expr_list lst = {0};
+        list_push(p, &lst, l);
+        for (;;) {
+            qexpr *v = parse_expr(p);
+            if (!v) return NULL;
+            list_push(p, &lst, v);
+            if (!accept(p, TK_COMMA)) break;
+        }
+        if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, "',' or ')'");
+        qexpr *e = new_expr(p, QX_IN, l->pos);
+        e->u.list.args = lst.v;
+        e->u.list.n = lst.n;
+        e->u.list.negated = negated;
+        return e;
+    }
+    if (accept_kw(p, KW_BETWEEN)) {
+        qexpr *lo = parse_sum(p);
+        if (!lo) return NULL;
+        if (!expect_kw(p, KW_AND)) return NULL;
+        qexpr *hi = parse_sum(p);
+        if (!hi) return NULL;
+        qexpr **v = arena_alloc(p->a, 3 * sizeof *v);
+        v[0] = l, v[1] = lo, v[2] = hi;
+        qexpr *e = new_expr(p, QX_BETWEEN, l->pos);
+        e->u.list.args = v;
+        e->u.list.n = 3;
+        e->u.list.negated = negated;
+        return e;
+    }
+    qlike_kind lk = QLIKE_LIKE;
+    bool is_like = true;
+    if (is_kw(&p->cur, KW_LIKE)) lk = QLIKE_LIKE;
+    else if (is_kw(&p->cur, KW_ILIKE)) lk = QLIKE_ILIKE;
+    else if (p->cur.type == TK_RE || p->cur.type == TK_NRE) lk = QLIKE_RE;
+    else if (p->cur.type == TK_RE_I || p->cur.type == TK_NRE_I) lk = QLIKE_RE_I;
+    else is_like = false;
+    if (is_like) {
+        if (p->cur.type == TK_NRE || p->cur.type == TK_NRE_I) negated = true;
+        advance(p);
+        qexpr *r = parse_sum(p);
+        if (!r) return NULL;
+        qexpr **v = arena_alloc(p->a, 2 * sizeof *v);
+        v[0] = l, v[1] = r;
+        qexpr *e = new_expr(p, QX_LIKE, l->pos);
+        e->u.list.args = v;
+        e->u.list.n = 2;
+        e->u.list.negated = negated;
+        e->u.list.like = lk;
+        return e;
+    }
+    if (negated) return fail(p, &p->cur, "IN, BETWEEN, LIKE or ILIKE");
     if (is_kw(&p->cur, KW_IS)) {
         advance(p);
-        bool negated = accept_kw(p, KW_NOT);
+        negated = accept_kw(p, KW_NOT);
         if (!accept_kw(p, KW_NULL)) return fail(p, &p->cur, negated ? "NULL" : "NOT or NULL");
         qexpr *e = new_expr(p, QX_IS_NULL, l->pos);
         e->u.un.arg = l;
@@ -453,6 +657,7 @@ static bool parse_count(sql_parser *p, int64_t *out) {
 static qstmt *parse_select(sql_parser *p, qstmt *st) {
     advance(p); /* SELECT */
     st->kind = QS_SELECT;
+    st->distinct = accept_kw(p, KW_DISTINCT);
     size_t cap = 0;
     for (;;) {
         if (st->n_items == cap) {
@@ -484,10 +689,28 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
     st->table_pos = p->cur.pos;
     st->table = expect_name(p, "a table name");
     if (!st->table) return NULL;
-    p->follow = "WHERE, ORDER BY, LIMIT, OFFSET or end of input";
+    p->follow = "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input";
     if (accept_kw(p, KW_WHERE)) {
         st->where = parse_expr(p);
         if (!st->where) return NULL;
+        p->follow = "GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input";
+    }
+    if (accept_kw(p, KW_GROUP)) {
+        if (!expect_kw(p, KW_BY)) return NULL;
+        expr_list g = {0};
+        for (;;) {
+            qexpr *e = parse_expr(p);
+            if (!e) return NULL;
+            list_push(p, &g, e);
+            if (!accept(p, TK_COMMA)) break;
+        }
+        st->group = g.v;
+        st->n_group = g.n;
+        p->follow = "HAVING, ORDER BY, LIMIT, OFFSET or end of input";
+    }
+    if (accept_kw(p, KW_HAVING)) {
+        st->having = parse_expr(p);
+        if (!st->having) return NULL;
         p->follow = "ORDER BY, LIMIT, OFFSET or end of input";
     }
     if (accept_kw(p, KW_ORDER)) {
@@ -505,10 +728,19 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
             o->expr = parse_expr(p);
             if (!o->expr) return NULL;
             o->desc = false;
+            o->nulls = QNULLS_DEFAULT;
             if (accept_kw(p, KW_DESC))
                 o->desc = true;
             else
                 accept_kw(p, KW_ASC);
+            if (accept_kw(p, KW_NULLS)) {
+                if (accept_kw(p, KW_FIRST))
+                    o->nulls = QNULLS_FIRST;
+                else if (accept_kw(p, KW_LAST))
+                    o->nulls = QNULLS_LAST;
+                else
+                    return fail(p, &p->cur, "FIRST or LAST");
+            }
             st->n_order++;
             if (!accept(p, TK_COMMA)) break;
         }

@@ -353,9 +353,14 @@ static int st_scan(const query_source *qs, const query_scan_req *req, query_batc
     return rc;
 }
 
+static int st_list_dbs(const query_source *qs, char ***names, size_t *n, silt_err *err) {
+    store *st = qs->ctx;
+    return st->buf_src.list_dbs(&st->buf_src, names, n, err);
+}
+
 void store_source(store *st, query_source *out) {
     *out = (query_source){st, st_db_exists, st_list_tables, st_table_schema, st_table_release,
-                          st_scan};
+                          st_scan, st_list_dbs};
 }
 
 /* ------------------------------------------------------------------ persisting */

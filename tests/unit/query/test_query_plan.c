@@ -223,9 +223,42 @@ static void test_query_num_cmp_exact(void **state) {
     assert_int_equal(query__cmp_f64_u64(0x1p64, UINT64_MAX), 1);
 }
 
+static void test_query_plan_aggregate_shape(void **state) {
+    /* GROUP BY keys (an ordinal resolved to date_bin), HAVING as a filter above the
+     * aggregate, an aggregate only HAVING needs, ORDER BY an alias, top-N with LIMIT */
+    check_plan(*state,
+               "SELECT date_bin(INTERVAL '1 hour', time) AS h, host, avg(usage) FROM cpu WHERE "
+               "host = 'a' GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1 DESC LIMIT 3",
+               "Limit: 3 offset 0\n"
+               "  Sort: h DESC\n"
+               "    Projection: h, host, avg(cpu.usage)\n"
+               "      Filter: count(*) > Int64(1)\n"
+               "        Aggregate: date_bin(INTERVAL '1 hour',cpu.time), host, avg(cpu.usage), "
+               "count(*) group by [date_bin(INTERVAL '1 hour',cpu.time), host]\n"
+               "          Filter: host = 'a'\n"
+               "            Scan: cpu [time, host, usage]\n");
+    check_plan(*state, "SELECT DISTINCT host FROM cpu ORDER BY host",
+               "Sort: host ASC\n"
+               "  Distinct: host\n"
+               "    Projection: host\n"
+               "      Scan: cpu [host]\n");
+    /* a projection that only renames the aggregate's columns is left out */
+    check_plan(*state, "SELECT host AS h, max(usage) AS m FROM cpu GROUP BY host",
+               "Aggregate: h, m group by [h]\n"
+               "  Scan: cpu [host, usage]\n");
+    /* an ORDER BY key that is not selected is a hidden column of the projection */
+    check_plan(*state,
+               "SELECT upper(host) AS u FROM cpu GROUP BY host ORDER BY max(count) NULLS FIRST",
+               "Sort: max(cpu.count) ASC NULLS FIRST\n"
+               "  Projection: u\n"
+               "    Aggregate: host, max(cpu.count) group by [host]\n"
+               "      Scan: cpu [host, count]\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_plan_shape),
+        cmocka_unit_test(test_query_plan_aggregate_shape),
         cmocka_unit_test(test_query_plan_not_pushed_to_leaves),
         cmocka_unit_test(test_query_plan_flattens_and_simplifies),
         cmocka_unit_test(test_query_plan_exact_numeric_rewrites),

@@ -281,10 +281,10 @@ static void test_query_parse_error_positions(void **state) {
     assert_parse_error("SELECT a, FROM cpu", "syntax error at line 1, column 11: expected a column "
                                              "name, an expression or '*', found 'FROM'");
     assert_parse_error("SELECT * FROM cpu garbage",
-                       "syntax error at line 1, column 19: expected WHERE, ORDER BY, LIMIT, OFFSET "
+                       "syntax error at line 1, column 19: expected WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET "
                        "or end of input, found 'garbage'");
     assert_parse_error("SELECT * FROM cpu WHERE a = 1 b",
-                       "syntax error at line 1, column 31: expected ORDER BY, LIMIT, OFFSET or end "
+                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end "
                        "of input, found 'b'");
     assert_parse_error("SELECT * FROM cpu ORDER time",
                        "syntax error at line 1, column 25: expected BY, found 'time'");
@@ -310,7 +310,7 @@ static void test_query_parse_error_positions(void **state) {
     assert_parse_error("SELECT * FROM cpu WHERE (a = 1",
                        "syntax error at line 1, column 31: expected ')', found end of input");
     assert_parse_error("SELECT * FROM cpu WHERE a = 1 = 2",
-                       "syntax error at line 1, column 31: expected ORDER BY, LIMIT, OFFSET or end "
+                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end "
                        "of input, found '='");
     assert_parse_error("SELECT count(* FROM cpu",
                        "syntax error at line 1, column 16: expected ')', found 'FROM'");
@@ -330,7 +330,7 @@ static void test_query_parse_error_column_counts_characters(void **state) {
     /* a long token is cut in the message */
     assert_parse_error(
         "SELECT * FROM cpu WHERE a = 1 abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
-        "syntax error at line 1, column 31: expected ORDER BY, LIMIT, OFFSET or end of input, "
+        "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input, "
         "found 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr...'");
 }
 
@@ -452,11 +452,106 @@ static void test_query_lex_tokens(void **state) {
     arena_fini(&a);
 }
 
+static void test_query_parse_group_having_distinct_nulls(void **state) {
+    (void)state;
+    parsed p;
+    parse(&p, "SELECT DISTINCT host, count(DISTINCT region) FROM cpu WHERE a > 1 GROUP BY host, 2 "
+              "HAVING count(*) > 1 ORDER BY 1 DESC NULLS LAST, host NULLS FIRST LIMIT 3");
+    assert_int_equal(p.rc, SILT_OK);
+    qstmt *st = p.st;
+    assert_true(st->distinct);
+    assert_int_equal(st->n_group, 2);
+    assert_int_equal(st->group[0]->kind, QX_COLUMN);
+    assert_int_equal(st->group[1]->kind, QX_LITERAL);
+    assert_true(st->items[1].expr->u.func.distinct);
+    assert_non_null(st->having);
+    assert_int_equal(st->n_order, 2);
+    assert_true(st->order[0].desc);
+    assert_int_equal(st->order[0].nulls, QNULLS_LAST);
+    assert_int_equal(st->order[1].nulls, QNULLS_FIRST);
+    done(&p);
+    parse(&p, "SELECT first_value(x ORDER BY time DESC) FROM cpu");
+    assert_int_equal(p.rc, SILT_OK);
+    assert_non_null(p.st->items[0].expr->u.func.order);
+    assert_true(p.st->items[0].expr->u.func.order_desc);
+    done(&p);
+}
+
+static void test_query_parse_operators_and_precedence(void **state) {
+    (void)state;
+    parsed p;
+    /* * binds tighter than +, :: tighter than both, || loosest of the arithmetic */
+    parse(&p, "SELECT a + b * c::double || 'x' FROM t");
+    assert_int_equal(p.rc, SILT_OK);
+    qexpr *e = p.st->items[0].expr;
+    assert_int_equal(e->kind, QX_ARITH);
+    assert_int_equal(e->u.bin.op, QOP_CONCAT);
+    qexpr *sum = e->u.bin.l;
+    assert_int_equal(sum->u.bin.op, QOP_ADD);
+    assert_int_equal(sum->u.bin.r->u.bin.op, QOP_MUL);
+    assert_int_equal(sum->u.bin.r->u.bin.r->kind, QX_CAST);
+    assert_int_equal(sum->u.bin.r->u.bin.r->u.cast.to, QT_FLOAT);
+    done(&p);
+    parse(&p, "SELECT * FROM t WHERE a NOT IN (1, 2) AND b NOT BETWEEN 1 AND 2 AND c NOT LIKE 'x' "
+              "AND d !~* 'y' AND e ~ 'z' AND f ILIKE 'w'");
+    assert_int_equal(p.rc, SILT_OK);
+    qexpr *w = p.st->where;
+    assert_int_equal(w->kind, QX_AND);
+    assert_int_equal(w->u.list.n, 6);
+    assert_int_equal(w->u.list.args[0]->kind, QX_IN);
+    assert_true(w->u.list.args[0]->u.list.negated);
+    assert_int_equal(w->u.list.args[0]->u.list.n, 3);
+    assert_int_equal(w->u.list.args[1]->kind, QX_BETWEEN);
+    assert_true(w->u.list.args[1]->u.list.negated);
+    assert_int_equal(w->u.list.args[2]->u.list.like, QLIKE_LIKE);
+    assert_true(w->u.list.args[2]->u.list.negated);
+    assert_int_equal(w->u.list.args[3]->u.list.like, QLIKE_RE_I);
+    assert_true(w->u.list.args[3]->u.list.negated);
+    assert_int_equal(w->u.list.args[4]->u.list.like, QLIKE_RE);
+    assert_false(w->u.list.args[4]->u.list.negated);
+    assert_int_equal(w->u.list.args[5]->u.list.like, QLIKE_ILIKE);
+    done(&p);
+    parse(&p, "SELECT CASE x WHEN 1 THEN 'a' WHEN 2 THEN 'b' ELSE 'c' END, CASE WHEN y THEN 1 END, "
+              "CAST(z AS double precision) FROM t");
+    assert_int_equal(p.rc, SILT_OK);
+    assert_int_equal(p.st->items[0].expr->kind, QX_CASE);
+    assert_non_null(p.st->items[0].expr->u.cs.operand);
+    assert_int_equal(p.st->items[0].expr->u.cs.n, 2);
+    assert_non_null(p.st->items[0].expr->u.cs.els);
+    assert_null(p.st->items[1].expr->u.cs.operand);
+    assert_null(p.st->items[1].expr->u.cs.els);
+    assert_int_equal(p.st->items[2].expr->u.cast.to, QT_FLOAT);
+    done(&p);
+}
+
+static void test_query_parse_new_syntax_errors(void **state) {
+    (void)state;
+    assert_parse_error("SELECT CASE WHEN a THEN 1 FROM t",
+                       "syntax error at line 1, column 27: expected WHEN, ELSE or END, found 'FROM'");
+    assert_parse_error("SELECT CAST(a AS widget) FROM t",
+                       "syntax error at line 1, column 18: expected a type name (bigint, double, "
+                       "varchar, boolean or timestamp), found 'widget'");
+    assert_parse_error("SELECT a FROM t WHERE a NOT 5",
+                       "syntax error at line 1, column 25: expected GROUP BY, HAVING, ORDER BY, "
+                       "LIMIT, OFFSET or end of input, found 'NOT'");
+    assert_parse_error("SELECT a FROM t ORDER BY a NULLS 1",
+                       "syntax error at line 1, column 34: expected FIRST or LAST, found '1'");
+    assert_parse_error("SELECT a FROM t GROUP a",
+                       "syntax error at line 1, column 23: expected BY, found 'a'");
+    assert_parse_error("SELECT a FROM t WHERE a IN 1",
+                       "syntax error at line 1, column 28: expected '(', found '1'");
+    assert_parse_error("SELECT a : b FROM t", "syntax error at line 1, column 10: unexpected "
+                                              "character ':'");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_parse_select_star),
         cmocka_unit_test(test_query_parse_full_select),
         cmocka_unit_test(test_query_parse_keywords_case_insensitive),
+        cmocka_unit_test(test_query_parse_group_having_distinct_nulls),
+        cmocka_unit_test(test_query_parse_operators_and_precedence),
+        cmocka_unit_test(test_query_parse_new_syntax_errors),
         cmocka_unit_test(test_query_parse_identifier_folding),
         cmocka_unit_test(test_query_parse_string_literal_escapes),
         cmocka_unit_test(test_query_parse_comments),

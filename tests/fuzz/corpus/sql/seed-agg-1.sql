@@ -1,0 +1,1 @@
+SELECT host, count(*), sum(count), avg(usage), min(msg), max(usage) FROM cpu GROUP BY host HAVING count(*) > 1 ORDER BY 2 DESC, host NULLS FIRST LIMIT 3

@@ -1,0 +1,1 @@
+SELECT date_bin(INTERVAL '1 hour', time) AS h, host, round(avg(usage), 2), median(usage), stddev(count), approx_percentile_cont(usage, 0.9) FROM cpu WHERE time >= now() - INTERVAL '1 day' GROUP BY 1, 2

@@ -1,0 +1,1 @@
+SELECT DISTINCT upper(host) || '-' || coalesce(region, 'x') AS k FROM cpu WHERE msg LIKE 'h%' OR msg ~* '^a' OR host NOT IN ('a', 'b') ORDER BY k

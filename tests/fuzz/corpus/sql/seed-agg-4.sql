@@ -1,0 +1,1 @@
+SELECT CASE WHEN usage > 1 THEN count / 2 WHEN usage IS NULL THEN -1 ELSE count % 3 END AS c, CAST(count AS double) * 1.5, usage::bigint, substr(msg, 2, 3) FROM cpu WHERE usage BETWEEN 0 AND 100 AND usage > count

@@ -1,0 +1,1 @@
+SELECT first_value(usage ORDER BY time DESC), last_value(msg), count(DISTINCT host), date_trunc('week', time) AS w FROM cpu GROUP BY w

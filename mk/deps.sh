@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 pkgs=(gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev
       libxxhash-dev libjansson-dev libsqlite3-dev libpq-dev libsnappy-dev curl)
 if [ "$what" = test ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm influxdb-client)
   # the servers the tests start with ../shared/tools/pg-up.sh and s3-up.sh: installed here,
   # because those scripts stop (set -e + pipefail on dpkg-query) when a package is missing
   pkgs+=(postgresql ceph-mon ceph-osd ceph-common radosgw uuid-runtime iproute2 bc)

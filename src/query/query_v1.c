@@ -134,19 +134,23 @@ void query_v1_stmt_end(v1_writer *w) {
 static void series_head(buf *b, str_view name, const str_view *tag_keys,
                         const str_view *tag_values, size_t n_tags, const str_view *cols,
                         size_t n_cols) {
-    buf_puts(b, "{\"name\":");
-    put_json_str(b, name);
+    buf_putc(b, '{');
+    if (name.p) { /* SHOW SERIES and SHOW RETENTION POLICIES series have no name */
+        buf_puts(b, "\"name\":");
+        put_json_str(b, name);
+        buf_putc(b, ',');
+    }
     if (tag_keys) {
-        buf_puts(b, ",\"tags\":{");
+        buf_puts(b, "\"tags\":{");
         for (size_t i = 0; i < n_tags; i++) {
             if (i) buf_putc(b, ',');
             put_json_str(b, tag_keys[i]);
             buf_putc(b, ':');
             put_json_str(b, tag_values[i]);
         }
-        buf_putc(b, '}');
+        buf_puts(b, "},");
     }
-    buf_puts(b, ",\"columns\":[");
+    buf_puts(b, "\"columns\":[");
     for (size_t i = 0; i < n_cols; i++) {
         if (i) buf_putc(b, ',');
         put_json_str(b, cols[i]);

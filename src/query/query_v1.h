@@ -79,7 +79,8 @@ void query_v1_stmt_error(v1_writer *w, int id, const char *msg);
 void query_v1_stmt_begin(v1_writer *w, int id);
 void query_v1_stmt_end(v1_writer *w);
 
-/* A series: name, n_tags tag pairs (tags NULL: no "tags" key), the column names. */
+/* A series: name (name.p NULL: no "name" key), n_tags tag pairs (tag_keys NULL: no "tags"
+ * key), the column names. */
 void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys,
                            const str_view *tag_values, size_t n_tags, const str_view *cols,
                            size_t n_cols);
@@ -87,6 +88,25 @@ void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys
 void query_v1_row(v1_writer *w, const query_vec *const *vecs, const v1_type *types, size_t n,
                   uint32_t i);
 void query_v1_series_end(v1_writer *w);
+
+/* ------------------------------------------------------------------ InfluxQL */
+
+typedef struct query_influxql_opts {
+    v1_epoch epoch;
+    bool chunked;
+    size_t chunk_size;       /* rows per chunk (0: 10000) */
+    int64_t now_ns;          /* now() (0: the clock) */
+    size_t max_memory_bytes; /* per statement (0: the engine's default) */
+    size_t max_result_bytes; /* 0: no limit */
+} query_influxql_opts;
+
+/* Run an InfluxQL query (one or more statements) against db (which may be NULL or "" when
+ * every statement names its database or needs none) and append the InfluxDB 1.x JSON body
+ * to out. Returns SILT_OK -- a statement that fails is an error object in the body, as
+ * InfluxDB answers it --, SILT_EPARSE (err: "found X, expected Y at line L, char C"; the
+ * HTTP layer answers 400 {"error":"error parsing query: ..."}), or SILT_ELIMIT. */
+int query_influxql_v1(const query_source *src, const char *db, const char *q, size_t n,
+                      const query_influxql_opts *opts, buf *out, silt_err *err);
 
 /* A whole-request error, the body of a 400/500 answer: {"error":"msg"}. */
 void query_v1_error_body(buf *out, const char *msg);

@@ -18,6 +18,7 @@ typedef enum route {
     ROUTE_WRITE_V2,
     ROUTE_WRITE_V1,
     ROUTE_QUERY_SQL,
+    ROUTE_QUERY_V1,
 } route;
 
 struct server {
@@ -53,5 +54,7 @@ int server_arg_bool(struct MHD_Connection *c, const char *name, bool dflt);
 enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r);
 enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
                                     const char *method);
+enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req *r,
+                                       const char *method);
 
 #endif

@@ -1,0 +1,1580 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * InfluxQL on the engine: each statement of an InfluxQL query is translated into the SQL
+ * front end's AST (qstmt), planned and run by the same planner and executor, and its rows are
+ * shaped into InfluxDB 1.x results (query_v1.c) by a sink that splits them into series.
+ *
+ * SELECT translation, per measurement of FROM (a regex names every matching table):
+ *   SELECT <group tags>, <time>, <fields> FROM m WHERE <where>
+ *          [GROUP BY <group tags>, <time bucket>] ORDER BY <group tags>, time [DESC]
+ *   - group tags: GROUP BY tag list, `*` (every tag) or /regex/; they come first so that the
+ *     rows of one series are adjacent, and the sink cuts a series where they change.
+ *   - raw queries (no function call): time is the time column; `*` expands to every field
+ *     and every tag not grouped by, sorted by name (as InfluxDB lists them).
+ *   - aggregates: mean -> avg, spread -> max - min, first/last -> first_value/last_value
+ *     ordered by time, count(*) and f(*) -> one column per field (count_<field>);
+ *     GROUP BY time(i[, offset]) -> date_bin(i, time, origin offset) as the time column;
+ *     without it the time of every row is the start of the WHERE time range (0 when it has
+ *     none), as InfluxDB reports it.
+ *   - WHERE: InfluxQL operators map one to one; =~ and !~ are POSIX regex matches; a string
+ *     compared with time is a time literal (RFC 3339 or a date), an integer compared with
+ *     time is nanoseconds; tag = '' matches rows without the tag.
+ * The sink applies what SQL cannot say per series: fill(null|none|number|previous|linear) of
+ * the empty time buckets of a series, LIMIT / OFFSET per series, SLIMIT / SOFFSET over
+ * series. Column names follow InfluxDB: a field's name, a function's name (max, mean), an
+ * expression's variable names joined by '_', the alias; repeated names get _1, _2.
+ */
+#include "influxql.h"
+#include "query_int.h"
+#include "query_v1.h"
+
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ AST construction */
+
+typedef struct tctx {
+    qctx *q;
+    arena *a;
+    const query_table *tbl;
+    const char *src_text; /* the InfluxQL query, for messages */
+    silt_err *err;
+    int rc;
+} tctx;
+
+static qexpr *nx(tctx *c, qexpr_kind k) {
+    qexpr *e = arena_alloc(c->a, sizeof *e);
+    memset(e, 0, sizeof *e);
+    e->kind = k;
+    return e;
+}
+
+static qexpr *col_ref(tctx *c, const char *name) {
+    qexpr *e = nx(c, QX_COLUMN);
+    e->u.col.name = name;
+    return e;
+}
+
+static qexpr *lit_int(tctx *c, int64_t v, qtype t) {
+    qexpr *e = nx(c, QX_LITERAL);
+    e->u.lit.type = t;
+    e->u.lit.v.i = v;
+    return e;
+}
+
+static qexpr *func(tctx *c, const char *name, qexpr **args, size_t n) {
+    qexpr *e = nx(c, QX_FUNC);
+    e->u.func.name = name;
+    e->u.func.args = arena_alloc(c->a, (n ? n : 1) * sizeof *args);
+    memcpy(e->u.func.args, args, n * sizeof *args);
+    e->u.func.n = n;
+    return e;
+}
+
+static qexpr *func1(tctx *c, const char *name, qexpr *arg) { return func(c, name, &arg, 1); }
+
+static qexpr *binary(tctx *c, qexpr_kind k, qop op, qexpr *l, qexpr *r) {
+    qexpr *e = nx(c, k);
+    e->u.bin.op = op;
+    e->u.bin.l = l;
+    e->u.bin.r = r;
+    return e;
+}
+
+static const char *cstr(tctx *c, str_view s) { return arena_strndup(c->a, s.p, s.n); }
+
+__attribute__((format(printf, 3, 4))) static int fail(tctx *c, int code, const char *fmt, ...) {
+    if (!c->rc) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        c->rc = SILT_FAIL(c->err, code, "%s", msg);
+    }
+    return c->rc;
+}
+
+/* Column kind of name in the table: QCOL_TAG, QCOL_FIELD, QCOL_TIME, or 0 if unknown. */
+static int col_kind(const query_table *t, const char *name, lp_type *type) {
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (!strcmp(t->cols[i].name, name)) {
+            if (type) *type = t->cols[i].type;
+            return (int)t->cols[i].kind;
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ expressions */
+
+static qexpr *tr_expr(tctx *c, const iql_expr *e);
+
+static bool is_time_ref(const iql_expr *e) {
+    return e->kind == IQL_X_VARREF && e->u.ref.name.n == 4 && !memcmp(e->u.ref.name.p, "time", 4);
+}
+
+static qexpr *tr_literal_for_time(tctx *c, const iql_expr *e) {
+    if (e->kind == IQL_X_STRING) {
+        int64_t t;
+        if (influxql_time_literal(e->u.s, &t) != SILT_OK) {
+            fail(c, SILT_EINVAL, "invalid time literal '%s'", cstr(c, e->u.s));
+            return NULL;
+        }
+        return lit_int(c, t, QT_TIME);
+    }
+    if (e->kind == IQL_X_INTEGER) return lit_int(c, e->u.i, QT_TIME);
+    return tr_expr(c, e);
+}
+
+static qexpr *tr_compare(tctx *c, const iql_expr *e, qop op) {
+    const iql_expr *l = e->u.bin.l, *r = e->u.bin.r;
+    qexpr *ql, *qr;
+    if (is_time_ref(l)) {
+        ql = col_ref(c, "time");
+        qr = tr_literal_for_time(c, r);
+    } else if (is_time_ref(r)) {
+        ql = tr_literal_for_time(c, l);
+        qr = col_ref(c, "time");
+    } else {
+        ql = tr_expr(c, l);
+        qr = tr_expr(c, r);
+    }
+    if (!ql || !qr) return NULL;
+    /* tag = '' is true where the tag is absent (InfluxDB stores no empty tag values) */
+    const iql_expr *ref = l->kind == IQL_X_VARREF ? l : r->kind == IQL_X_VARREF ? r : NULL;
+    const iql_expr *lit = ref == l ? r : l;
+    if (ref && lit->kind == IQL_X_STRING && lit->u.s.n == 0 && (op == QOP_EQ || op == QOP_NE) &&
+        col_kind(c->tbl, cstr(c, ref->u.ref.name), NULL) == QCOL_TAG) {
+        qexpr *isn = nx(c, QX_IS_NULL);
+        isn->u.un.arg = col_ref(c, cstr(c, ref->u.ref.name));
+        isn->u.un.negated = op == QOP_NE;
+        return isn;
+    }
+    return binary(c, QX_CMP, op, ql, qr);
+}
+
+static qexpr *tr_regex(tctx *c, const iql_expr *e, bool negated) {
+    if (e->u.bin.r->kind != IQL_X_REGEX) {
+        fail(c, SILT_EINVAL, "%s", "the right side of =~ and !~ must be a regular expression");
+        return NULL;
+    }
+    qexpr *x = nx(c, QX_LIKE);
+    qexpr *l = tr_expr(c, e->u.bin.l);
+    if (!l) return NULL;
+    qexpr *pat = nx(c, QX_LITERAL);
+    pat->u.lit.type = QT_STRING;
+    pat->u.lit.v.s = (str_view){cstr(c, e->u.bin.r->u.s), e->u.bin.r->u.s.n};
+    x->u.list.args = arena_alloc(c->a, 2 * sizeof(qexpr *));
+    x->u.list.args[0] = l;
+    x->u.list.args[1] = pat;
+    x->u.list.n = 2;
+    x->u.list.negated = negated;
+    x->u.list.like = QLIKE_RE;
+    return x;
+}
+
+static qexpr *tr_expr(tctx *c, const iql_expr *e) {
+    if (c->rc) return NULL;
+    switch (e->kind) {
+        case IQL_X_VARREF: {
+            const char *name = cstr(c, e->u.ref.name);
+            if (strcmp(name, "time") && !col_kind(c->tbl, name, NULL)) {
+                /* a name the measurement lacks is NULL (InfluxDB: no value) */
+                qexpr *x = nx(c, QX_LITERAL);
+                x->u.lit.type = QT_NULL;
+                return x;
+            }
+            qexpr *r = col_ref(c, name);
+            static const qtype cast_to[] = {[IQL_T_FLOAT] = QT_FLOAT, [IQL_T_INTEGER] = QT_INT,
+                                            [IQL_T_UNSIGNED] = QT_UINT, [IQL_T_STRING] = QT_STRING,
+                                            [IQL_T_BOOLEAN] = QT_BOOL};
+            if (e->u.ref.type >= IQL_T_FLOAT && e->u.ref.type <= IQL_T_BOOLEAN) {
+                qexpr *cst = nx(c, QX_CAST);
+                cst->u.cast.arg = r;
+                cst->u.cast.to = cast_to[e->u.ref.type];
+                return cst;
+            }
+            return r;
+        }
+        case IQL_X_INTEGER:
+            return lit_int(c, e->u.i, QT_INT);
+        case IQL_X_UNSIGNED: {
+            qexpr *x = nx(c, QX_LITERAL);
+            x->u.lit.type = QT_UINT;
+            x->u.lit.v.u = e->u.u;
+            return x;
+        }
+        case IQL_X_NUMBER: {
+            qexpr *x = nx(c, QX_LITERAL);
+            x->u.lit.type = QT_FLOAT;
+            x->u.lit.v.f = e->u.f;
+            return x;
+        }
+        case IQL_X_STRING: {
+            qexpr *x = nx(c, QX_LITERAL);
+            x->u.lit.type = QT_STRING;
+            x->u.lit.v.s = (str_view){cstr(c, e->u.s), e->u.s.n};
+            return x;
+        }
+        case IQL_X_BOOLEAN: {
+            qexpr *x = nx(c, QX_LITERAL);
+            x->u.lit.type = QT_BOOL;
+            x->u.lit.v.b = e->u.b;
+            return x;
+        }
+        case IQL_X_DURATION:
+            return lit_int(c, e->u.i, QT_INTERVAL);
+        case IQL_X_CALL: {
+            if (e->u.call.name.n == 3 && !memcmp(e->u.call.name.p, "now", 3) && !e->u.call.n_args)
+                return func(c, "now", NULL, 0);
+            fail(c, SILT_EINVAL, "function %s() is not allowed here", cstr(c, e->u.call.name));
+            return NULL;
+        }
+        case IQL_X_BINARY: {
+            iql_op op = e->u.bin.op;
+            switch (op) {
+                case IQL_OP_EQ: return tr_compare(c, e, QOP_EQ);
+                case IQL_OP_NEQ: return tr_compare(c, e, QOP_NE);
+                case IQL_OP_LT: return tr_compare(c, e, QOP_LT);
+                case IQL_OP_LTE: return tr_compare(c, e, QOP_LE);
+                case IQL_OP_GT: return tr_compare(c, e, QOP_GT);
+                case IQL_OP_GTE: return tr_compare(c, e, QOP_GE);
+                case IQL_OP_EQREGEX: return tr_regex(c, e, false);
+                case IQL_OP_NEQREGEX: return tr_regex(c, e, true);
+                default: break;
+            }
+            static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD, [IQL_OP_SUB] = QOP_SUB,
+                                        [IQL_OP_MUL] = QOP_MUL, [IQL_OP_DIV] = QOP_DIV,
+                                        [IQL_OP_MOD] = QOP_MOD};
+            if (op > IQL_OP_MOD) {
+                fail(c, SILT_EINVAL, "operator %s is not supported", influxql_op_str(op));
+                return NULL;
+            }
+            qexpr *l = tr_expr(c, e->u.bin.l), *r = tr_expr(c, e->u.bin.r);
+            if (!l || !r) return NULL;
+            /* InfluxQL divides as floats: 5 / 2 is 2.5 */
+            if (op == IQL_OP_DIV) {
+                qexpr *cst = nx(c, QX_CAST);
+                cst->u.cast.arg = l;
+                cst->u.cast.to = QT_FLOAT;
+                l = cst;
+            }
+            return binary(c, QX_ARITH, arith[op], l, r);
+        }
+        case IQL_X_AND:
+        case IQL_X_OR: {
+            qexpr *x = nx(c, e->kind == IQL_X_AND ? QX_AND : QX_OR);
+            x->u.list.args = arena_alloc(c->a, e->u.list.n * sizeof(qexpr *));
+            for (size_t i = 0; i < e->u.list.n; i++)
+                if (!(x->u.list.args[i] = tr_expr(c, e->u.list.args[i]))) return NULL;
+            x->u.list.n = e->u.list.n;
+            return x;
+        }
+        case IQL_X_NEG: {
+            qexpr *x = nx(c, QX_NEG);
+            if (!(x->u.un.arg = tr_expr(c, e->u.arg))) return NULL;
+            return x;
+        }
+        case IQL_X_REGEX:
+            fail(c, SILT_EINVAL, "%s", "a regular expression is only allowed after =~ or !~");
+            return NULL;
+        case IQL_X_PARAM:
+            fail(c, SILT_EINVAL, "bound parameter $%s is not supported", cstr(c, e->u.s));
+            return NULL;
+        default:
+            fail(c, SILT_EINVAL, "%s", "unsupported expression");
+            return NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ SELECT fields */
+
+/* One output column of a SELECT: its expression (over the table) and its name. */
+typedef struct ofield {
+    qexpr *expr;
+    const char *name;
+} ofield;
+
+typedef struct fields {
+    ofield *v;
+    size_t n, cap;
+} fields;
+
+static void fields_add(tctx *c, fields *f, qexpr *e, const char *name) {
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        ofield *nv = arena_alloc(c->a, cap * sizeof *nv);
+        if (f->n) memcpy(nv, f->v, f->n * sizeof *nv);
+        f->v = nv;
+        f->cap = cap;
+    }
+    f->v[f->n++] = (ofield){e, name};
+}
+
+static bool has_call(const iql_expr *e) {
+    switch (e->kind) {
+        case IQL_X_CALL:
+            return !(e->u.call.name.n == 3 && !memcmp(e->u.call.name.p, "now", 3));
+        case IQL_X_BINARY:
+            return has_call(e->u.bin.l) || has_call(e->u.bin.r);
+        case IQL_X_NEG:
+            return has_call(e->u.arg);
+        default:
+            return false;
+    }
+}
+
+/* InfluxDB's name of an unaliased field: a variable's name, a call's function name, the
+ * names of a binary expression's sides joined by '_'. */
+static void expr_name(const iql_expr *e, buf *b) {
+    switch (e->kind) {
+        case IQL_X_VARREF:
+            if (b->len) buf_putc(b, '_');
+            buf_append(b, e->u.ref.name.p, e->u.ref.name.n);
+            break;
+        case IQL_X_CALL:
+            if (b->len) buf_putc(b, '_');
+            buf_append(b, e->u.call.name.p, e->u.call.name.n);
+            break;
+        case IQL_X_BINARY:
+            expr_name(e->u.bin.l, b);
+            expr_name(e->u.bin.r, b);
+            break;
+        case IQL_X_NEG:
+            expr_name(e->u.arg, b);
+            break;
+        default:
+            break;
+    }
+}
+
+static bool numeric(lp_type t) { return t == LP_FLOAT || t == LP_INT || t == LP_UINT; }
+
+/* Does name match the pattern of a regex argument / wildcard? */
+static bool name_matches(tctx *c, const iql_expr *pat, const char *name) {
+    if (pat->kind == IQL_X_WILDCARD) return true;
+    regex_t re;
+    const char *p = cstr(c, pat->u.s);
+    if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB)) {
+        fail(c, SILT_EINVAL, "invalid regular expression /%s/", p);
+        return false;
+    }
+    bool m = regexec(&re, name, 0, NULL, 0) == 0;
+    regfree(&re);
+    return m;
+}
+
+/* The SQL aggregate of an InfluxQL call on argument `arg` (already translated). */
+static qexpr *agg_call(tctx *c, const char *fn, const iql_expr *call, qexpr *arg) {
+    if (!strcmp(fn, "mean")) return func1(c, "avg", arg);
+    if (!strcmp(fn, "count") || !strcmp(fn, "sum") || !strcmp(fn, "min") || !strcmp(fn, "max") ||
+        !strcmp(fn, "median") || !strcmp(fn, "stddev"))
+        return func1(c, fn, arg);
+    if (!strcmp(fn, "spread"))
+        return binary(c, QX_ARITH, QOP_SUB, func1(c, "max", arg), func1(c, "min", arg));
+    if (!strcmp(fn, "first") || !strcmp(fn, "last")) {
+        qexpr *f = func1(c, fn[0] == 'f' ? "first_value" : "last_value", arg);
+        f->u.func.order = col_ref(c, "time");
+        return f;
+    }
+    if (!strcmp(fn, "percentile")) {
+        if (call->u.call.n_args != 2 || (call->u.call.args[1]->kind != IQL_X_INTEGER &&
+                                         call->u.call.args[1]->kind != IQL_X_NUMBER)) {
+            fail(c, SILT_EINVAL, "%s", "percentile() takes a field and a number");
+            return NULL;
+        }
+        const iql_expr *n = call->u.call.args[1];
+        double p = (n->kind == IQL_X_INTEGER ? (double)n->u.i : n->u.f) / 100.0;
+        qexpr *pl = nx(c, QX_LITERAL);
+        pl->u.lit.type = QT_FLOAT;
+        pl->u.lit.v.f = p;
+        qexpr *args[2] = {arg, pl};
+        return func(c, "approx_percentile_cont", args, 2);
+    }
+    fail(c, SILT_EINVAL, "function %s() is not supported yet", fn);
+    return NULL;
+}
+
+/* Translate an aggregate field expression (calls anywhere in arithmetic). */
+static qexpr *tr_agg_expr(tctx *c, const iql_expr *e) {
+    if (c->rc) return NULL;
+    if (e->kind == IQL_X_CALL && has_call(e)) {
+        const char *fn = cstr(c, e->u.call.name);
+        if (e->u.call.n_args < 1) {
+            fail(c, SILT_EINVAL, "function %s() needs an argument", fn);
+            return NULL;
+        }
+        const iql_expr *a0 = e->u.call.args[0];
+        /* count(distinct(x)) and count(DISTINCT x) */
+        if (!strcmp(fn, "count") &&
+            (a0->kind == IQL_X_DISTINCT ||
+             (a0->kind == IQL_X_CALL && a0->u.call.name.n == 8 &&
+              !memcmp(a0->u.call.name.p, "distinct", 8) && a0->u.call.n_args == 1 &&
+              a0->u.call.args[0]->kind == IQL_X_VARREF))) {
+            str_view nm = a0->kind == IQL_X_DISTINCT ? a0->u.s : a0->u.call.args[0]->u.ref.name;
+            qexpr *f = func1(c, "count", col_ref(c, cstr(c, nm)));
+            f->u.func.distinct = true;
+            return f;
+        }
+        if (a0->kind != IQL_X_VARREF) {
+            fail(c, SILT_EINVAL, "expected field argument in %s()", fn);
+            return NULL;
+        }
+        qexpr *arg = tr_expr(c, a0);
+        return arg ? agg_call(c, fn, e, arg) : NULL;
+    }
+    if (e->kind == IQL_X_BINARY && e->u.bin.op <= IQL_OP_MOD) {
+        qexpr *l = tr_agg_expr(c, e->u.bin.l), *r = tr_agg_expr(c, e->u.bin.r);
+        if (!l || !r) return NULL;
+        static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD, [IQL_OP_SUB] = QOP_SUB,
+                                    [IQL_OP_MUL] = QOP_MUL, [IQL_OP_DIV] = QOP_DIV,
+                                    [IQL_OP_MOD] = QOP_MOD};
+        if (e->u.bin.op == IQL_OP_DIV) {
+            qexpr *cst = nx(c, QX_CAST);
+            cst->u.cast.arg = l;
+            cst->u.cast.to = QT_FLOAT;
+            l = cst;
+        }
+        return binary(c, QX_ARITH, arith[e->u.bin.op], l, r);
+    }
+    if (e->kind == IQL_X_NEG) {
+        qexpr *x = nx(c, QX_NEG);
+        return (x->u.un.arg = tr_agg_expr(c, e->u.arg)) ? x : NULL;
+    }
+    if (e->kind == IQL_X_VARREF) {
+        fail(c, SILT_EINVAL, "%s", "mixing aggregate and non-aggregate queries is not supported");
+        return NULL;
+    }
+    return tr_expr(c, e);
+}
+
+static int cmp_cstr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Expand the SELECT list into output fields. grouped[i]: table column i is a group tag. */
+static void build_fields(tctx *c, const iql_select *s, const bool *grouped, bool agg, fields *out) {
+    const query_table *t = c->tbl;
+    buf nb = {0};
+    for (size_t i = 0; i < s->n_fields && !c->rc; i++) {
+        const iql_field *f = &s->fields[i];
+        const iql_expr *e = f->expr;
+        bool aliased = f->alias.p != NULL;
+        if (!agg && (e->kind == IQL_X_WILDCARD || e->kind == IQL_X_REGEX)) {
+            /* *, *::field, *::tag, /re/: fields and ungrouped tags, by name */
+            const char **names = arena_alloc(c->a, (t->n_cols + 1) * sizeof *names);
+            size_t n = 0;
+            for (size_t k = 0; k < t->n_cols; k++) {
+                const query_column *col = &t->cols[k];
+                if (col->kind == QCOL_TIME || grouped[k]) continue;
+                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_FIELD && col->kind != QCOL_FIELD) continue;
+                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_TAG && col->kind != QCOL_TAG) continue;
+                if (e->kind == IQL_X_REGEX && !name_matches(c, e, col->name)) continue;
+                names[n++] = col->name;
+            }
+            qsort(names, n, sizeof *names, cmp_cstr);
+            for (size_t k = 0; k < n; k++) fields_add(c, out, col_ref(c, names[k]), names[k]);
+            continue;
+        }
+        if (agg && e->kind == IQL_X_CALL && e->u.call.n_args >= 1 &&
+            (e->u.call.args[0]->kind == IQL_X_WILDCARD || e->u.call.args[0]->kind == IQL_X_REGEX)) {
+            /* f(*), f(/re/): one column per matching field, named f_field */
+            const char *fn = cstr(c, e->u.call.name);
+            bool num_only = strcmp(fn, "count") && strcmp(fn, "first") && strcmp(fn, "last");
+            const char **names = arena_alloc(c->a, (t->n_cols + 1) * sizeof *names);
+            size_t n = 0;
+            for (size_t k = 0; k < t->n_cols; k++) {
+                const query_column *col = &t->cols[k];
+                if (col->kind != QCOL_FIELD || (num_only && !numeric(col->type))) continue;
+                if (!name_matches(c, e->u.call.args[0], col->name)) continue;
+                names[n++] = col->name;
+            }
+            qsort(names, n, sizeof *names, cmp_cstr);
+            for (size_t k = 0; k < n; k++) {
+                qexpr *x = agg_call(c, fn, e, col_ref(c, names[k]));
+                if (!x) break;
+                buf_reset(&nb);
+                buf_printf(&nb, "%s_%s", aliased ? cstr(c, f->alias) : fn, names[k]);
+                fields_add(c, out, x, arena_strndup(c->a, (const char *)nb.p, nb.len));
+            }
+            continue;
+        }
+        qexpr *x = agg ? tr_agg_expr(c, e) : tr_expr(c, e);
+        if (!x) break;
+        buf_reset(&nb);
+        if (aliased) buf_append(&nb, f->alias.p, f->alias.n);
+        else expr_name(e, &nb);
+        if (!nb.len) buf_puts(&nb, "expr");
+        fields_add(c, out, x, arena_strndup(c->a, (const char *)nb.p, nb.len));
+    }
+    buf_free(&nb);
+    /* repeated names get _1, _2, ... (InfluxDB) */
+    const char **orig = arena_alloc(c->a, (out->n + 1) * sizeof *orig);
+    for (size_t i = 0; i < out->n; i++) orig[i] = out->v[i].name;
+    for (size_t i = 1; i < out->n; i++) {
+        int k = 0;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(orig[j], orig[i])) k++;
+        if (k) {
+            char tmp[32];
+            snprintf(tmp, sizeof tmp, "_%d", k);
+            size_t ln = strlen(out->v[i].name), lt = strlen(tmp);
+            char *nn = arena_alloc(c->a, ln + lt + 1);
+            memcpy(nn, out->v[i].name, ln);
+            memcpy(nn + ln, tmp, lt + 1);
+            out->v[i].name = nn;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ the series sink */
+
+/* Rows arrive sorted by the group tags, then time; columns: n_tags tags, then (if has_time)
+ * time, then the n_out output columns. */
+typedef struct series_sink {
+    v1_writer *w;
+    const char *measurement;
+    const qout_col *cols;
+    size_t n_cols, n_tags, n_out;
+    bool has_time;     /* a time column from the plan (raw rows or GROUP BY time) */
+    int64_t const_time; /* !has_time: every row's time */
+    const char **tag_keys;
+    bool tags_in_output; /* the statement groups by tags: series carry "tags" */
+    /* per series limits */
+    int64_t limit, offset, slimit, soffset;
+    /* fill (GROUP BY time only) */
+    bool fill_on;
+    iql_fill fill;
+    double fill_f;
+    int64_t fill_i;
+    bool fill_is_int;
+    int64_t interval, origin; /* bucket = origin + k * interval */
+    int64_t first_bucket, last_bucket; /* of the WHERE range; INT64_MIN / MAX: unbounded */
+    bool desc;
+    /* state */
+    bool in_series, series_open, series_skipped;
+    int64_t series_index, rows_in_series;
+    buf cur_tags;       /* the current series' tag values, each as u32 length + bytes */
+    int64_t next_bucket; /* the next bucket the current series must show */
+    bool have_next;
+    /* fill(previous): the last row's output values */
+    query_vec *prev;
+    uint8_t *prev_valid;
+    double *prev_f;
+    int64_t *prev_i;
+    uint64_t *prev_u;
+    uint8_t *prev_b;
+    str_view *prev_s;
+    size_t *prev_off;
+    buf prev_str;
+    bool have_prev;
+    v1_type *types; /* time, then the outputs */
+    str_view *col_names;
+    silt_err *err;
+} series_sink;
+
+static v1_type v1_of(qtype t) {
+    switch (t) {
+        case QT_BOOL: return V1_BOOL;
+        case QT_INT: return V1_INT;
+        case QT_UINT: return V1_UINT;
+        case QT_FLOAT: return V1_FLOAT;
+        case QT_STRING: return V1_STRING;
+        case QT_TIME: return V1_TIME;
+        case QT_INTERVAL: return V1_INT;
+        default: return V1_NULL;
+    }
+}
+
+static int64_t floor_bucket(int64_t t, int64_t interval, int64_t origin) {
+    /* origin + floor((t - origin) / interval) * interval, without overflow for sane inputs */
+    __int128 d = (__int128)t - origin;
+    __int128 q = d / interval;
+    if (d % interval < 0) q--;
+    __int128 b = (__int128)origin + q * interval;
+    if (b < INT64_MIN) return INT64_MIN;
+    if (b > INT64_MAX) return INT64_MAX;
+    return (int64_t)b;
+}
+
+static void ss_open_series(series_sink *s) {
+    if (s->series_open) return;
+    str_view vals[64];
+    size_t nt = s->n_tags < 64 ? s->n_tags : 64;
+    const uint8_t *p = s->cur_tags.p;
+    for (size_t i = 0; i < nt; i++) {
+        uint32_t len;
+        memcpy(&len, p, 4);
+        vals[i] = (str_view){(const char *)p + 4, len};
+        p += 4 + len;
+    }
+    str_view keys[64];
+    for (size_t i = 0; i < nt; i++) keys[i] = (str_view){s->tag_keys[i], strlen(s->tag_keys[i])};
+    query_v1_series_begin(s->w, (str_view){s->measurement, strlen(s->measurement)},
+                          s->tags_in_output ? keys : NULL, vals, nt, s->col_names, s->n_out + 1);
+    s->series_open = true;
+}
+
+/* Emit one output row (time t, values outs[c] at row i; outs NULL: a fill row), through
+ * the per-series OFFSET / LIMIT. */
+static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uint32_t i) {
+    if (s->series_skipped) return;
+    int64_t idx = s->rows_in_series++;
+    if (idx < s->offset) return;
+    if (s->limit > 0 && idx >= s->offset + s->limit) return;
+    ss_open_series(s);
+    enum { MAXC = 1024 };
+    size_t n = s->n_out < MAXC ? s->n_out : MAXC;
+    static const uint8_t yes = 1, no = 0;
+    query_vec one[MAXC];
+    const query_vec *vecs[1 + MAXC];
+    query_vec tv = {.i64 = &t};
+    vecs[0] = &tv;
+    v1_type ft[1 + MAXC];
+    memcpy(ft, s->types, (n + 1) * sizeof *ft);
+    for (size_t c = 0; c < n; c++) {
+        query_vec o = {0};
+        if (outs) { /* row i of the batch, as a one-row vector */
+            const query_vec *v = outs[c];
+            o.valid = !v->valid || v->valid[i] ? &yes : &no;
+            if (v->i64) o.i64 = v->i64 + i;
+            if (v->u64) o.u64 = v->u64 + i;
+            if (v->f64) o.f64 = v->f64 + i;
+            if (v->b) o.b = v->b + i;
+            if (v->str) o.str = v->str + i;
+        } else if (s->fill == IQL_FILL_NUMBER) {
+            if (ft[1 + c] == V1_INT || ft[1 + c] == V1_UINT) {
+                o.i64 = &s->fill_i;
+                ft[1 + c] = V1_INT;
+            } else {
+                o.f64 = &s->fill_f;
+                ft[1 + c] = V1_FLOAT;
+            }
+        } else if (s->fill == IQL_FILL_PREVIOUS && s->have_prev) {
+            o.valid = s->prev_valid[c] ? &yes : &no;
+            o.f64 = &s->prev_f[c];
+            o.i64 = &s->prev_i[c];
+            o.u64 = &s->prev_u[c];
+            o.b = &s->prev_b[c];
+            o.str = &s->prev_s[c];
+        } else {
+            o.valid = &no;
+        }
+        one[c] = o;
+        vecs[1 + c] = &one[c];
+    }
+    query_v1_row(s->w, vecs, ft, n + 1, 0);
+    /* fill(previous) remembers the last real row */
+    if (outs && s->fill_on && s->fill == IQL_FILL_PREVIOUS) {
+        buf_reset(&s->prev_str);
+        size_t *off = s->prev_off;
+        for (size_t c = 0; c < n; c++) {
+            s->prev_valid[c] = (uint8_t)(one[c].valid[0] && s->types[1 + c] != V1_NULL);
+            if (one[c].f64) s->prev_f[c] = one[c].f64[0];
+            if (one[c].i64) s->prev_i[c] = one[c].i64[0];
+            if (one[c].u64) s->prev_u[c] = one[c].u64[0];
+            if (one[c].b) s->prev_b[c] = one[c].b[0];
+            off[c] = s->prev_str.len;
+            s->prev_s[c].n = 0;
+            if (one[c].str && s->prev_valid[c]) {
+                s->prev_s[c].n = one[c].str[0].n;
+                buf_append(&s->prev_str, one[c].str[0].p, one[c].str[0].n);
+            }
+        }
+        for (size_t c = 0; c < n; c++) s->prev_s[c].p = (const char *)s->prev_str.p + off[c];
+        s->have_prev = true;
+    }
+}
+
+/* Fill the buckets of the current series from next_bucket up to (not including) `to`
+ * (descending: down to, not including). */
+static void ss_fill_to(series_sink *s, int64_t to) {
+    if (!s->fill_on || s->fill == IQL_FILL_NONE || !s->have_next) return;
+    int64_t step = s->desc ? -s->interval : s->interval;
+    for (int64_t b = s->next_bucket; s->desc ? b > to : b < to; b += step) {
+        ss_emit(s, b, NULL, 0);
+        if ((step > 0 && b > INT64_MAX - step) || (step < 0 && b < INT64_MIN - step)) break;
+    }
+}
+
+static void ss_end_series(series_sink *s) {
+    if (!s->in_series) return;
+    if (s->fill_on && s->have_next) {
+        int64_t end = s->desc ? s->first_bucket : s->last_bucket;
+        bool bounded = s->desc ? s->first_bucket != INT64_MIN : s->last_bucket != INT64_MAX;
+        if (bounded) ss_fill_to(s, s->desc ? end - s->interval : end + s->interval);
+    }
+    if (s->series_open) query_v1_series_end(s->w);
+    s->in_series = s->series_open = false;
+}
+
+static bool same_tags(series_sink *s, const query_vec *const *vecs, uint32_t i) {
+    const uint8_t *p = s->cur_tags.p;
+    for (size_t t = 0; t < s->n_tags; t++) {
+        str_view v = {"", 0};
+        if (vecs[t]->str && (!vecs[t]->valid || vecs[t]->valid[i])) v = vecs[t]->str[i];
+        uint32_t len;
+        memcpy(&len, p, 4);
+        if (len != v.n || (len && memcmp(p + 4, v.p, len))) return false;
+        p += 4 + len;
+    }
+    return true;
+}
+
+static void ss_begin_series(series_sink *s, const query_vec *const *vecs, uint32_t i) {
+    buf_reset(&s->cur_tags);
+    for (size_t t = 0; t < s->n_tags; t++) {
+        str_view v = {"", 0};
+        if (vecs[t]->str && (!vecs[t]->valid || vecs[t]->valid[i])) v = vecs[t]->str[i];
+        uint32_t len = (uint32_t)v.n;
+        buf_append(&s->cur_tags, &len, 4);
+        buf_append(&s->cur_tags, v.p, v.n);
+    }
+    int64_t idx = s->series_index++;
+    s->series_skipped = idx < s->soffset || (s->slimit > 0 && idx >= s->soffset + s->slimit);
+    s->in_series = true;
+    s->series_open = false;
+    s->rows_in_series = 0;
+    s->have_prev = false;
+    s->have_next = false;
+    if (s->fill_on) {
+        int64_t start = s->desc ? s->last_bucket : s->first_bucket;
+        if (start != (s->desc ? INT64_MAX : INT64_MIN)) {
+            s->next_bucket = start;
+            s->have_next = true;
+        }
+    }
+}
+
+static int ss_rows(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                   silt_err *err) {
+    series_sink *s = arg;
+    (void)err;
+    const query_vec *const *outs = vecs + s->n_tags + (s->has_time ? 1 : 0);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = sel[k];
+        if (!s->in_series || !same_tags(s, vecs, i)) {
+            ss_end_series(s);
+            ss_begin_series(s, vecs, i);
+        }
+        int64_t t = s->const_time;
+        if (s->has_time) {
+            const query_vec *tv = vecs[s->n_tags];
+            t = tv->i64 ? tv->i64[i] : 0;
+        }
+        if (s->fill_on) {
+            if (!s->have_next) {
+                s->next_bucket = t;
+                s->have_next = true;
+            }
+            ss_fill_to(s, t);
+            s->next_bucket = s->desc ? t - s->interval : t + s->interval;
+        }
+        ss_emit(s, t, outs, i);
+    }
+    return SILT_OK;
+}
+
+/* ------------------------------------------------------------------ running a statement */
+
+typedef struct irun {
+    const query_source *src;
+    const char *db;
+    const query_influxql_opts *opts;
+    v1_writer *w;
+    int64_t now_ns;
+    silt_err *err;
+} irun;
+
+/* Plan and run st (built in q's arena) with the rows going to fn(arg). *plan_out: the plan,
+ * for the caller to read the scan's time range before rows arrive (through `ready`). */
+typedef int (*rows_fn)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                       silt_err *err);
+typedef void (*ready_fn)(void *arg, const qplan *plan);
+
+static int run_stmt(irun *r, qctx *q, const qstmt *st, rows_fn fn, ready_fn ready, void *arg) {
+    qplan *plan;
+    int rc = query__plan(q, st, &plan);
+    if (rc < 0) return rc;
+    if (ready) ready(arg, plan);
+    qfmt f;
+    buf unused = {0}; /* the sink takes the rows: nothing is formatted */
+    query__fmt_init(&f, QUERY_FMT_JSON, &unused, 0, plan->cols, plan->n_cols, &q->arena);
+    f.sink = fn;
+    f.sink_arg = arg;
+    (void)r;
+    rc = query__exec(q, plan, &f);
+    buf_free(&unused);
+    return rc;
+}
+
+static void qctx_init(irun *r, qctx *q, silt_err *err) {
+    memset(q, 0, sizeof *q);
+    q->src = r->src;
+    q->db = r->db;
+    q->sql = "";
+    q->sql_len = 0;
+    q->now_ns = r->now_ns;
+    q->max_memory_bytes = r->opts && r->opts->max_memory_bytes ? r->opts->max_memory_bytes
+                                                                : QUERY_DEFAULT_MEMORY_BYTES;
+    q->err = err;
+    arena_init(&q->arena, 16 * 1024);
+}
+
+static void qctx_fini(irun *r, qctx *q) {
+    for (size_t i = 0; i < q->n_to_free; i++) query__expr_free(q->to_free[i]);
+    if (q->have_tbl) r->src->table_release(r->src, &q->tbl);
+    q->have_tbl = false;
+    arena_fini(&q->arena);
+}
+
+static qselect_item item(qexpr *e, const char *alias) { return (qselect_item){e, alias}; }
+
+static qexpr *ordinal(tctx *c, size_t k) { return lit_int(c, (int64_t)k, QT_INT); }
+
+/* The scan node of a plan (the leaf), for its time range. */
+static const qplan *plan_scan(const qplan *p) {
+    while (p && p->kind != QPL_SCAN) p = p->input;
+    return p;
+}
+
+static void sink_ready(void *arg, const qplan *plan) {
+    series_sink *s = arg;
+    const qplan *scan = plan_scan(plan);
+    int64_t t_min = scan ? scan->u.scan.t_min : INT64_MIN;
+    int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
+    if (!s->has_time) s->const_time = t_min == INT64_MIN ? 0 : t_min;
+    if (s->fill_on) {
+        s->first_bucket = t_min == INT64_MIN ? INT64_MIN : floor_bucket(t_min, s->interval, s->origin);
+        s->last_bucket = t_max == INT64_MAX ? INT64_MAX : floor_bucket(t_max, s->interval, s->origin);
+    }
+}
+
+/* Append to list the field columns an expression reads. */
+static void field_refs(const query_table *t, const qexpr *e, const char **list, size_t *n, size_t cap) {
+    if (!e) return;
+    switch (e->kind) {
+        case QX_COLUMN:
+            if (col_kind(t, e->u.col.name, NULL) == QCOL_FIELD && *n < cap) {
+                for (size_t i = 0; i < *n; i++)
+                    if (!strcmp(list[i], e->u.col.name)) return;
+                list[(*n)++] = e->u.col.name;
+            }
+            break;
+        case QX_ARITH:
+        case QX_CMP:
+            field_refs(t, e->u.bin.l, list, n, cap);
+            field_refs(t, e->u.bin.r, list, n, cap);
+            break;
+        case QX_NEG:
+            field_refs(t, e->u.un.arg, list, n, cap);
+            break;
+        case QX_CAST:
+            field_refs(t, e->u.cast.arg, list, n, cap);
+            break;
+        default:
+            break;
+    }
+}
+
+/* One SELECT on one measurement. */
+static int select_measurement(irun *r, const iql_select *sel, const char *m) {
+    qctx q;
+    qctx_init(r, &q, r->err);
+    tctx c = {.q = &q, .a = &q.arena, .err = r->err};
+    query_table tbl = {0};
+    bool have_tbl = false;
+    series_sink s = {0};
+    int rc = r->src->table_schema(r->src, r->db, m, &tbl, r->err);
+    if (rc == SILT_ENOTFOUND) { /* no such measurement: no series */
+        rc = SILT_OK;
+        goto out;
+    }
+    if (rc < 0) goto out;
+    have_tbl = true;
+    c.tbl = &tbl;
+
+    /* GROUP BY */
+    bool *grouped = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *grouped);
+    memset(grouped, 0, (tbl.n_cols + 1) * sizeof *grouped);
+    bool tags_in_output = false;
+    for (size_t d = 0; d < sel->n_dims; d++) {
+        const iql_dim *dim = &sel->dims[d];
+        if (dim->kind == IQL_DIM_TIME) continue;
+        tags_in_output = true;
+        for (size_t k = 0; k < tbl.n_cols; k++) {
+            if (tbl.cols[k].kind != QCOL_TAG) continue;
+            bool m2 = false;
+            if (dim->kind == IQL_DIM_WILDCARD) m2 = true;
+            else if (dim->kind == IQL_DIM_TAG)
+                m2 = strlen(tbl.cols[k].name) == dim->name.n && !memcmp(tbl.cols[k].name, dim->name.p, dim->name.n);
+            else {
+                iql_expr pat = {.kind = IQL_X_REGEX, .u.s = dim->name};
+                m2 = name_matches(&c, &pat, tbl.cols[k].name);
+            }
+            if (m2) grouped[k] = true;
+        }
+    }
+    /* InfluxDB lists every tag named in GROUP BY, even one the measurement lacks: such a
+     * tag is "" in every series; silt groups by the tags that exist */
+    const char **gtags = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *gtags);
+    size_t n_gtags = 0;
+    for (size_t k = 0; k < tbl.n_cols; k++)
+        if (grouped[k]) gtags[n_gtags++] = tbl.cols[k].name;
+    qsort(gtags, n_gtags, sizeof *gtags, cmp_cstr);
+
+    bool agg = false;
+    for (size_t i = 0; i < sel->n_fields; i++) agg |= has_call(sel->fields[i].expr);
+    if (sel->group_time && !agg) {
+        rc = SILT_FAIL(r->err, SILT_EINVAL, "GROUP BY requires at least one aggregate function");
+        goto out;
+    }
+    fields f = {0};
+    build_fields(&c, sel, grouped, agg, &f);
+    if (c.rc) {
+        rc = c.rc;
+        goto out;
+    }
+    if (!f.n) { /* e.g. SELECT /nomatch/: no columns, no series */
+        rc = SILT_OK;
+        goto out;
+    }
+
+    /* the SQL statement */
+    qstmt st = {.kind = QS_SELECT, .table = m, .limit = -1};
+    size_t n_items = n_gtags + 1 + f.n;
+    st.items = arena_alloc(c.a, n_items * sizeof *st.items);
+    size_t ni = 0;
+    for (size_t k = 0; k < n_gtags; k++) st.items[ni++] = item(col_ref(&c, gtags[k]), gtags[k]);
+    bool has_time = !agg || sel->group_time;
+    if (!agg) st.items[ni++] = item(col_ref(&c, "time"), "time");
+    else if (sel->group_time) {
+        qexpr *args[3] = {lit_int(&c, sel->group_time->interval_ns, QT_INTERVAL),
+                          col_ref(&c, "time"), lit_int(&c, sel->group_time->offset_ns, QT_TIME)};
+        st.items[ni++] = item(func(&c, "date_bin", args, 3), "time");
+    }
+    for (size_t k = 0; k < f.n; k++) {
+        /* unique internal aliases: the output names may repeat tag names or "time" */
+        char *al = arena_alloc(c.a, 32);
+        snprintf(al, 32, "__iql_%zu", k);
+        st.items[ni++] = item(f.v[k].expr, al);
+    }
+    st.n_items = ni;
+    if (sel->where && !(st.where = tr_expr(&c, sel->where))) {
+        rc = c.rc;
+        goto out;
+    }
+    if (!agg) {
+        /* raw rows: only the points that have at least one of the selected fields (InfluxDB
+         * returns no row for a point without them); none of them in this measurement: no
+         * series */
+        const char **refs = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *refs);
+        size_t nr = 0;
+        for (size_t k = 0; k < f.n; k++) field_refs(&tbl, f.v[k].expr, refs, &nr, tbl.n_cols);
+        if (!nr) {
+            rc = SILT_OK;
+            goto out;
+        }
+        qexpr *any = nx(&c, QX_OR);
+        any->u.list.args = arena_alloc(c.a, nr * sizeof(qexpr *));
+        for (size_t k = 0; k < nr; k++) {
+            qexpr *nn = nx(&c, QX_IS_NULL);
+            nn->u.un.arg = col_ref(&c, refs[k]);
+            nn->u.un.negated = true;
+            any->u.list.args[k] = nn;
+        }
+        any->u.list.n = nr;
+        qexpr *cond = nr == 1 ? any->u.list.args[0] : any;
+        if (st.where) {
+            qexpr *and = nx(&c, QX_AND);
+            and->u.list.args = arena_alloc(c.a, 2 * sizeof(qexpr *));
+            and->u.list.args[0] = st.where;
+            and->u.list.args[1] = cond;
+            and->u.list.n = 2;
+            st.where = and;
+        } else {
+            st.where = cond;
+        }
+    }
+    size_t n_keys = n_gtags + (has_time ? 1 : 0);
+    if (agg && n_keys) {
+        st.group = arena_alloc(c.a, n_keys * sizeof *st.group);
+        for (size_t k = 0; k < n_keys; k++) st.group[k] = ordinal(&c, k + 1);
+        st.n_group = n_keys;
+    }
+    bool desc = sel->order == IQL_ORDER_DESC;
+    if (n_keys) {
+        st.order = arena_alloc(c.a, n_keys * sizeof *st.order);
+        for (size_t k = 0; k < n_keys; k++)
+            st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1), .desc = has_time && k == n_gtags && desc};
+        st.n_order = n_keys;
+    }
+    bool fill_on = agg && sel->group_time && sel->fill != IQL_FILL_NONE;
+    if (!n_gtags && !fill_on) { /* one series: LIMIT and OFFSET are SQL's */
+        st.limit = sel->limit > 0 ? sel->limit : -1;
+        st.offset = sel->offset;
+    }
+    if (sel->fill == IQL_FILL_LINEAR && fill_on) {
+        rc = SILT_FAIL(r->err, SILT_EINVAL, "fill(linear) is not supported yet");
+        goto out;
+    }
+
+    /* the sink */
+    s.w = r->w;
+    s.measurement = m;
+    s.n_tags = n_gtags;
+    s.tag_keys = gtags;
+    s.tags_in_output = tags_in_output;
+    s.n_out = f.n;
+    s.has_time = has_time;
+    s.limit = n_gtags || fill_on ? sel->limit : 0;
+    s.offset = n_gtags || fill_on ? sel->offset : 0;
+    s.slimit = sel->slimit;
+    s.soffset = sel->soffset;
+    s.desc = desc;
+    s.err = r->err;
+    if (fill_on) {
+        s.fill_on = true;
+        s.fill = sel->fill;
+        s.interval = sel->group_time->interval_ns;
+        s.origin = sel->group_time->offset_ns;
+        if (sel->fill == IQL_FILL_NUMBER && sel->fill_value) {
+            s.fill_is_int = sel->fill_value->kind == IQL_X_INTEGER;
+            s.fill_i = s.fill_is_int ? sel->fill_value->u.i : (int64_t)sel->fill_value->u.f;
+            s.fill_f = s.fill_is_int ? (double)sel->fill_value->u.i : sel->fill_value->u.f;
+        }
+    }
+    s.col_names = arena_alloc(c.a, (f.n + 1) * sizeof *s.col_names);
+    s.col_names[0] = (str_view){"time", 4};
+    for (size_t k = 0; k < f.n; k++) s.col_names[1 + k] = (str_view){f.v[k].name, strlen(f.v[k].name)};
+    s.types = arena_alloc(c.a, (f.n + 1) * sizeof *s.types);
+    s.prev_valid = arena_alloc(c.a, f.n + 1);
+    s.prev_f = arena_alloc(c.a, (f.n + 1) * sizeof(double));
+    s.prev_i = arena_alloc(c.a, (f.n + 1) * sizeof(int64_t));
+    s.prev_u = arena_alloc(c.a, (f.n + 1) * sizeof(uint64_t));
+    s.prev_b = arena_alloc(c.a, f.n + 1);
+    s.prev_s = arena_alloc(c.a, (f.n + 1) * sizeof(str_view));
+    s.prev_off = arena_alloc(c.a, (f.n + 1) * sizeof(size_t));
+    memset(s.prev_s, 0, (f.n + 1) * sizeof(str_view));
+
+    qplan *plan;
+    if ((rc = query__plan(&q, &st, &plan)) < 0) goto out;
+    s.types[0] = V1_TIME;
+    for (size_t k = 0; k < f.n; k++) s.types[1 + k] = v1_of(plan->cols[n_keys + k].type);
+    sink_ready(&s, plan);
+    qfmt fm;
+    buf unused = {0}; /* the sink takes the rows: nothing is formatted */
+    query__fmt_init(&fm, QUERY_FMT_JSON, &unused, 0, plan->cols, plan->n_cols, &q.arena);
+    fm.sink = ss_rows;
+    fm.sink_arg = &s;
+    rc = query__exec(&q, plan, &fm);
+    buf_free(&unused);
+    if (rc >= 0) ss_end_series(&s);
+out:
+    buf_free(&s.cur_tags);
+    buf_free(&s.prev_str);
+    if (have_tbl) r->src->table_release(r->src, &tbl);
+    qctx_fini(r, &q);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ SHOW statements */
+
+static void row_strs(v1_writer *w, const char *const *vals, size_t n) {
+    str_view sv[8];
+    query_vec v[8];
+    const query_vec *vp[8];
+    v1_type t[8];
+    for (size_t i = 0; i < n && i < 8; i++) {
+        sv[i] = (str_view){vals[i], strlen(vals[i])};
+        v[i] = (query_vec){.str = &sv[i]};
+        vp[i] = &v[i];
+        t[i] = V1_STRING;
+    }
+    query_v1_row(w, vp, t, n < 8 ? n : 8, 0);
+}
+
+static void series_strs(v1_writer *w, const char *name, const char *const *cols, size_t n_cols) {
+    str_view cs[8];
+    for (size_t i = 0; i < n_cols && i < 8; i++) cs[i] = (str_view){cols[i], strlen(cols[i])};
+    query_v1_series_begin(w, name ? (str_view){name, strlen(name)} : (str_view){NULL, 0}, NULL,
+                          NULL, 0, cs, n_cols);
+}
+
+/* The measurements a statement names: FROM sources (names and regexes) or, without FROM,
+ * every table of the database; sorted. */
+static int measurements(irun *r, arena *a, const iql_source *srcs, size_t n_srcs,
+                        const iql_source *with, const char ***out, size_t *n_out) {
+    char **names = NULL;
+    size_t n = 0;
+    int rc = r->src->list_tables(r->src, r->db, &names, &n, r->err);
+    if (rc < 0) return rc;
+    const char **res = arena_alloc(a, (n + 1) * sizeof *res);
+    size_t k = 0;
+    tctx c = {.a = a, .err = r->err};
+    for (size_t i = 0; i < n; i++) {
+        bool keep = n_srcs == 0;
+        for (size_t s = 0; s < n_srcs && !keep; s++) {
+            if (srcs[s].kind == IQL_SRC_MEASUREMENT)
+                keep = strlen(names[i]) == srcs[s].name.n && !memcmp(names[i], srcs[s].name.p, srcs[s].name.n);
+            else if (srcs[s].kind == IQL_SRC_REGEX) {
+                iql_expr pat = {.kind = IQL_X_REGEX, .u.s = srcs[s].name};
+                keep = name_matches(&c, &pat, names[i]);
+            }
+        }
+        if (keep && with) {
+            if (with->kind == IQL_SRC_REGEX) {
+                iql_expr pat = {.kind = IQL_X_REGEX, .u.s = with->name};
+                keep = name_matches(&c, &pat, names[i]);
+            } else {
+                keep = strlen(names[i]) == with->name.n && !memcmp(names[i], with->name.p, with->name.n);
+            }
+        }
+        if (keep) res[k++] = arena_strndup(a, names[i], strlen(names[i]));
+        free(names[i]);
+    }
+    free(names);
+    if (c.rc) return c.rc;
+    qsort(res, k, sizeof *res, cmp_cstr);
+    *out = res;
+    *n_out = k;
+    return SILT_OK;
+}
+
+/* Collects the rows of string columns (DISTINCT tag values, tag sets). */
+typedef struct str_rows {
+    arena *a;
+    size_t n_cols;
+    const char **v; /* n_rows * n_cols; NULL for NULL */
+    size_t n_rows, cap;
+} str_rows;
+
+static int collect_rows(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                        silt_err *err) {
+    (void)err;
+    str_rows *s = arg;
+    for (size_t k = 0; k < n; k++) {
+        if (s->n_rows == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 256;
+            const char **nv = arena_alloc(s->a, cap * s->n_cols * sizeof *nv);
+            if (s->n_rows) memcpy(nv, s->v, s->n_rows * s->n_cols * sizeof *nv);
+            s->v = nv;
+            s->cap = cap;
+        }
+        for (size_t c = 0; c < s->n_cols; c++) {
+            const query_vec *v = vecs[c];
+            uint32_t i = sel[k];
+            s->v[s->n_rows * s->n_cols + c] =
+                v->str && (!v->valid || v->valid[i]) ? arena_strndup(s->a, v->str[i].p, v->str[i].n) : NULL;
+        }
+        s->n_rows++;
+    }
+    return SILT_OK;
+}
+
+/* SELECT DISTINCT cols FROM m [WHERE where] ORDER BY cols, rows into *rows. */
+static int distinct_rows(irun *r, const char *m, const char *const *cols, size_t n_cols,
+                         const iql_expr *where, bool not_null, arena *out_arena, str_rows *rows) {
+    qctx q;
+    qctx_init(r, &q, r->err);
+    tctx c = {.q = &q, .a = &q.arena, .err = r->err};
+    query_table tbl = {0};
+    int rc = r->src->table_schema(r->src, r->db, m, &tbl, r->err);
+    if (rc < 0) {
+        qctx_fini(r, &q);
+        return rc == SILT_ENOTFOUND ? SILT_OK : rc;
+    }
+    c.tbl = &tbl;
+    qstmt st = {.kind = QS_SELECT, .table = m, .limit = -1, .distinct = true};
+    st.items = arena_alloc(c.a, n_cols * sizeof *st.items);
+    st.order = arena_alloc(c.a, n_cols * sizeof *st.order);
+    for (size_t k = 0; k < n_cols; k++) {
+        st.items[k] = item(col_ref(&c, cols[k]), cols[k]);
+        st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1)};
+    }
+    st.n_items = st.n_order = n_cols;
+    qexpr *w = where ? tr_expr(&c, where) : NULL;
+    if (c.rc) {
+        rc = c.rc;
+        goto out;
+    }
+    if (not_null) {
+        qexpr *nn = nx(&c, QX_IS_NULL);
+        nn->u.un.arg = col_ref(&c, cols[0]);
+        nn->u.un.negated = true;
+        if (w) {
+            qexpr *and = nx(&c, QX_AND);
+            and->u.list.args = arena_alloc(c.a, 2 * sizeof(qexpr *));
+            and->u.list.args[0] = nn;
+            and->u.list.args[1] = w;
+            and->u.list.n = 2;
+            w = and;
+        } else {
+            w = nn;
+        }
+    }
+    st.where = w;
+    rows->a = out_arena;
+    rows->n_cols = n_cols;
+    rc = run_stmt(r, &q, &st, collect_rows, NULL, rows);
+out:
+    r->src->table_release(r->src, &tbl);
+    qctx_fini(r, &q);
+    return rc;
+}
+
+static const char *field_type_name(lp_type t) {
+    switch (t) {
+        case LP_FLOAT: return "float";
+        case LP_INT: return "integer";
+        case LP_UINT: return "unsigned";
+        case LP_STRING: return "string";
+        case LP_BOOL: return "boolean";
+        default: return "unknown";
+    }
+}
+
+/* Line-protocol escaping of a series key part (SHOW SERIES). */
+static void key_escape(buf *b, const char *s, bool measurement) {
+    for (; *s; s++) {
+        if (*s == ',' || *s == ' ' || (!measurement && *s == '=') || *s == '\\') buf_putc(b, '\\');
+        buf_putc(b, *s);
+    }
+}
+
+static int run_show(irun *r, const iql_stmt *st, arena *a) {
+    const iql_show *sh = &st->u.show;
+    v1_writer *w = r->w;
+    int64_t limit = sh->limit, offset = sh->offset;
+    const char **ms;
+    size_t nm;
+    int rc;
+    switch (st->kind) {
+        case IQL_STMT_SHOW_RETENTION_POLICIES: {
+            const char *cols[] = {"name", "duration", "shardGroupDuration", "replicaN", "default"};
+            series_strs(w, NULL, cols, 5);
+            str_view sv[3] = {{"autogen", 7}, {"0s", 2}, {"168h0m0s", 8}};
+            int64_t one = 1;
+            uint8_t yes = 1;
+            query_vec v[5] = {{.str = &sv[0]}, {.str = &sv[1]}, {.str = &sv[2]}, {.i64 = &one}, {.b = &yes}};
+            const query_vec *vp[5] = {&v[0], &v[1], &v[2], &v[3], &v[4]};
+            const v1_type t[5] = {V1_STRING, V1_STRING, V1_STRING, V1_INT, V1_BOOL};
+            query_v1_row(w, vp, t, 5, 0);
+            query_v1_series_end(w);
+            return SILT_OK;
+        }
+        case IQL_STMT_SHOW_MEASUREMENTS: {
+            if (sh->where) return SILT_FAIL(r->err, SILT_EINVAL, "SHOW MEASUREMENTS WHERE is not supported yet");
+            if ((rc = measurements(r, a, NULL, 0, sh->with_measurement, &ms, &nm)) < 0) return rc;
+            bool open = false;
+            for (size_t i = 0; i < nm; i++) {
+                if ((int64_t)i < offset || (limit > 0 && (int64_t)i >= offset + limit)) continue;
+                if (!open) {
+                    const char *cols[] = {"name"};
+                    series_strs(w, "measurements", cols, 1);
+                    open = true;
+                }
+                row_strs(w, &ms[i], 1);
+            }
+            if (open) query_v1_series_end(w);
+            return SILT_OK;
+        }
+        case IQL_STMT_SHOW_TAG_KEYS:
+        case IQL_STMT_SHOW_FIELD_KEYS: {
+            bool tags = st->kind == IQL_STMT_SHOW_TAG_KEYS;
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            for (size_t i = 0; i < nm; i++) {
+                query_table t = {0};
+                if ((rc = r->src->table_schema(r->src, r->db, ms[i], &t, r->err)) < 0) {
+                    if (rc == SILT_ENOTFOUND) continue;
+                    return rc;
+                }
+                const char **names = arena_alloc(a, (t.n_cols + 1) * sizeof *names);
+                lp_type *types = arena_alloc(a, (t.n_cols + 1) * sizeof *types);
+                size_t n = 0;
+                for (size_t k = 0; k < t.n_cols; k++)
+                    if (t.cols[k].kind == (tags ? QCOL_TAG : QCOL_FIELD)) {
+                        names[n] = arena_strndup(a, t.cols[k].name, strlen(t.cols[k].name));
+                        types[n++] = t.cols[k].type;
+                    }
+                r->src->table_release(r->src, &t);
+                /* sort names, types along */
+                for (size_t x = 1; x < n; x++)
+                    for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+                        const char *tn = names[y];
+                        names[y] = names[y - 1];
+                        names[y - 1] = tn;
+                        lp_type tt = types[y];
+                        types[y] = types[y - 1];
+                        types[y - 1] = tt;
+                    }
+                bool open = false;
+                for (size_t k = 0; k < n; k++) {
+                    if ((int64_t)k < offset || (limit > 0 && (int64_t)k >= offset + limit)) continue;
+                    if (!open) {
+                        const char *cols[] = {tags ? "tagKey" : "fieldKey", "fieldType"};
+                        series_strs(w, ms[i], cols, tags ? 1 : 2);
+                        open = true;
+                    }
+                    const char *vals[2] = {names[k], field_type_name(types[k])};
+                    row_strs(w, vals, tags ? 1 : 2);
+                }
+                if (open) query_v1_series_end(w);
+            }
+            return SILT_OK;
+        }
+        case IQL_STMT_SHOW_TAG_VALUES: {
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            tctx c = {.a = a, .err = r->err};
+            for (size_t i = 0; i < nm; i++) {
+                query_table t = {0};
+                if ((rc = r->src->table_schema(r->src, r->db, ms[i], &t, r->err)) < 0) {
+                    if (rc == SILT_ENOTFOUND) continue;
+                    return rc;
+                }
+                const char **keys = arena_alloc(a, (t.n_cols + 1) * sizeof *keys);
+                size_t nk = 0;
+                for (size_t k = 0; k < t.n_cols; k++) {
+                    if (t.cols[k].kind != QCOL_TAG) continue;
+                    const char *name = t.cols[k].name;
+                    bool keep = false;
+                    switch (sh->key_op) {
+                        case IQL_KEY_EQ:
+                        case IQL_KEY_NEQ: {
+                            bool eq = sh->n_keys && strlen(name) == sh->keys[0].n && !memcmp(name, sh->keys[0].p, sh->keys[0].n);
+                            keep = sh->key_op == IQL_KEY_EQ ? eq : !eq;
+                            break;
+                        }
+                        case IQL_KEY_IN:
+                            for (size_t x = 0; x < sh->n_keys; x++)
+                                keep |= strlen(name) == sh->keys[x].n && !memcmp(name, sh->keys[x].p, sh->keys[x].n);
+                            break;
+                        case IQL_KEY_EQREGEX:
+                        case IQL_KEY_NEQREGEX: {
+                            iql_expr pat = {.kind = IQL_X_REGEX, .u.s = sh->key_regex};
+                            bool mm = name_matches(&c, &pat, name);
+                            keep = sh->key_op == IQL_KEY_EQREGEX ? mm : !mm;
+                            break;
+                        }
+                    }
+                    if (keep) keys[nk++] = arena_strndup(a, name, strlen(name));
+                }
+                r->src->table_release(r->src, &t);
+                if (c.rc) return c.rc;
+                qsort(keys, nk, sizeof *keys, cmp_cstr);
+                bool open = false;
+                int64_t idx = 0;
+                for (size_t k = 0; k < nk; k++) {
+                    str_rows rows = {0};
+                    if ((rc = distinct_rows(r, ms[i], &keys[k], 1, sh->where, true, a, &rows)) < 0) return rc;
+                    for (size_t x = 0; x < rows.n_rows; x++, idx++) {
+                        if (idx < offset || (limit > 0 && idx >= offset + limit)) continue;
+                        if (!open) {
+                            const char *cols[] = {"key", "value"};
+                            series_strs(w, ms[i], cols, 2);
+                            open = true;
+                        }
+                        const char *vals[2] = {keys[k], rows.v[x]};
+                        row_strs(w, vals, 2);
+                    }
+                }
+                if (open) query_v1_series_end(w);
+            }
+            return SILT_OK;
+        }
+        case IQL_STMT_SHOW_SERIES: {
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            bool open = false;
+            int64_t idx = 0;
+            buf key = {0};
+            for (size_t i = 0; i < nm && rc >= 0; i++) {
+                query_table t = {0};
+                if ((rc = r->src->table_schema(r->src, r->db, ms[i], &t, r->err)) < 0) {
+                    if (rc == SILT_ENOTFOUND) {
+                        rc = SILT_OK;
+                        continue;
+                    }
+                    break;
+                }
+                const char **tags = arena_alloc(a, (t.n_cols + 1) * sizeof *tags);
+                size_t nt = 0;
+                for (size_t k = 0; k < t.n_cols; k++)
+                    if (t.cols[k].kind == QCOL_TAG) tags[nt++] = arena_strndup(a, t.cols[k].name, strlen(t.cols[k].name));
+                r->src->table_release(r->src, &t);
+                qsort(tags, nt, sizeof *tags, cmp_cstr);
+                str_rows rows = {0};
+                if (nt && (rc = distinct_rows(r, ms[i], tags, nt, sh->where, false, a, &rows)) < 0) break;
+                if (!nt) rows.n_rows = 1; /* a measurement without tags: one series */
+                for (size_t x = 0; x < rows.n_rows; x++, idx++) {
+                    if (idx < offset || (limit > 0 && idx >= offset + limit)) continue;
+                    buf_reset(&key);
+                    key_escape(&key, ms[i], true);
+                    for (size_t k = 0; k < nt; k++) {
+                        const char *v = rows.v[x * nt + k];
+                        if (!v) continue;
+                        buf_putc(&key, ',');
+                        key_escape(&key, tags[k], false);
+                        buf_putc(&key, '=');
+                        key_escape(&key, v, false);
+                    }
+                    buf_putc(&key, 0);
+                    if (!open) {
+                        const char *cols[] = {"key"};
+                        series_strs(w, NULL, cols, 1);
+                        open = true;
+                    }
+                    const char *kv = (const char *)key.p;
+                    row_strs(w, &kv, 1);
+                }
+            }
+            buf_free(&key);
+            if (open) query_v1_series_end(w);
+            return rc < 0 ? rc : SILT_OK;
+        }
+        default:
+            return SILT_FAIL(r->err, SILT_EINVAL, "statement not supported");
+    }
+}
+
+/* ------------------------------------------------------------------ statements */
+
+static int run_select(irun *r, const iql_select *sel, arena *a) {
+    if (sel->tz.p) return SILT_FAIL(r->err, SILT_EINVAL, "tz() is not supported yet");
+    const char **ms = arena_alloc(a, sizeof *ms);
+    size_t nm = 0;
+    for (size_t i = 0; i < sel->n_sources; i++)
+        if (sel->sources[i].kind == IQL_SRC_SUBQUERY)
+            return SILT_FAIL(r->err, SILT_EINVAL, "subqueries are not supported yet");
+    bool only_names = true;
+    for (size_t i = 0; i < sel->n_sources; i++) only_names &= sel->sources[i].kind == IQL_SRC_MEASUREMENT;
+    int rc;
+    if (only_names) {
+        ms = arena_alloc(a, (sel->n_sources + 1) * sizeof *ms);
+        for (size_t i = 0; i < sel->n_sources; i++)
+            ms[nm++] = arena_strndup(a, sel->sources[i].name.p, sel->sources[i].name.n);
+        qsort(ms, nm, sizeof *ms, cmp_cstr);
+    } else if ((rc = measurements(r, a, sel->sources, sel->n_sources, NULL, &ms, &nm)) < 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        if (i && !strcmp(ms[i], ms[i - 1])) continue;
+        if ((rc = select_measurement(r, sel, ms[i])) < 0) return rc;
+    }
+    return SILT_OK;
+}
+
+/* Does the statement need a database? */
+static bool needs_db(const iql_stmt *st) {
+    switch (st->kind) {
+        case IQL_STMT_SHOW_DATABASES:
+        case IQL_STMT_CREATE_DATABASE:
+        case IQL_STMT_DROP_DATABASE:
+        case IQL_STMT_SHOW_RETENTION_POLICIES:
+            return false;
+        default:
+            return true;
+    }
+}
+
+static int run_stmt_one(irun *r, const iql_stmt *st, arena *a) {
+    switch (st->kind) {
+        case IQL_STMT_SELECT:
+            return run_select(r, st->u.select, a);
+        case IQL_STMT_SHOW_DATABASES: {
+            if (!r->src->list_dbs) return SILT_FAIL(r->err, SILT_EINVAL, "SHOW DATABASES is not available");
+            char **names = NULL;
+            size_t n = 0;
+            int rc = r->src->list_dbs(r->src, &names, &n, r->err);
+            if (rc < 0) return rc;
+            const char *cols[] = {"name"};
+            series_strs(r->w, "databases", cols, 1);
+            for (size_t i = 0; i < n; i++) {
+                row_strs(r->w, (const char *const *)&names[i], 1);
+                free(names[i]);
+            }
+            free(names);
+            query_v1_series_end(r->w);
+            return SILT_OK;
+        }
+        case IQL_STMT_SHOW_MEASUREMENTS:
+        case IQL_STMT_SHOW_TAG_KEYS:
+        case IQL_STMT_SHOW_TAG_VALUES:
+        case IQL_STMT_SHOW_FIELD_KEYS:
+        case IQL_STMT_SHOW_SERIES:
+        case IQL_STMT_SHOW_RETENTION_POLICIES:
+            return run_show(r, st, a);
+        case IQL_STMT_EXPLAIN:
+            return SILT_FAIL(r->err, SILT_EINVAL, "EXPLAIN is not supported yet");
+        case IQL_STMT_CREATE_DATABASE:
+            /* InfluxDB 3 (and silt) create a database on its first write */
+            return SILT_FAIL(r->err, SILT_EINVAL,
+                             "CREATE DATABASE is not supported yet: a database is created by its first write");
+        default:
+            return SILT_FAIL(r->err, SILT_EINVAL, "this statement is not supported yet");
+    }
+}
+
+int query_influxql_v1(const query_source *src, const char *db, const char *qtext, size_t n,
+                      const query_influxql_opts *opts, buf *out, silt_err *err) {
+    arena a;
+    arena_init(&a, 16 * 1024);
+    iql_query parsed;
+    int rc = influxql_parse(qtext ? qtext : "", n, &a, &parsed, err);
+    if (rc < 0) {
+        arena_fini(&a);
+        return rc;
+    }
+    v1_writer w;
+    query_influxql_opts o = opts ? *opts : (query_influxql_opts){0};
+    query_v1_init(&w, out, o.epoch, o.chunked, o.chunk_size);
+    irun r = {.src = src, .opts = &o, .w = &w, .now_ns = o.now_ns ? o.now_ns : time_now_ns(), .err = err};
+    query_v1_begin(&w);
+    for (size_t i = 0; i < parsed.n_stmts; i++) {
+        const iql_stmt *st = parsed.stmts[i];
+        /* the database: ON db of SHOW statements, db of the first FROM source, or ?db= */
+        const char *sdb = db && *db ? db : NULL;
+        if (st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE && st->u.show.db.n)
+            sdb = arena_strndup(&a, st->u.show.db.p, st->u.show.db.n);
+        if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
+            sdb = arena_strndup(&a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);
+        r.db = sdb;
+        silt_err serr = {0};
+        r.err = &serr;
+        int src_rc = SILT_OK;
+        if (needs_db(st)) {
+            if (!sdb) src_rc = SILT_FAIL(&serr, SILT_EINVAL, "database name required");
+            else if (src->db_exists(src, sdb) != SILT_OK)
+                src_rc = SILT_FAIL(&serr, SILT_ENOTFOUND, "database not found: %s", sdb);
+        }
+        size_t mark = out->len;
+        if (src_rc == SILT_OK) {
+            query_v1_stmt_begin(&w, (int)i);
+            src_rc = run_stmt_one(&r, st, &a);
+            if (src_rc >= 0) query_v1_stmt_end(&w);
+        }
+        if (src_rc < 0) {
+            if (!o.chunked) {
+                out->len = mark; /* drop the statement's partial output */
+                w.any_stmt = mark > 0 && out->len && out->p[out->len - 1] != '[';
+            }
+            w.in_series = w.in_stmt = false;
+            w.pend_open = false;
+            query_v1_stmt_error(&w, (int)i, serr.msg);
+        }
+        if (o.max_result_bytes && out->len > o.max_result_bytes) {
+            rc = SILT_FAIL(err, SILT_ELIMIT, "the result is larger than %zu bytes", o.max_result_bytes);
+            break;
+        }
+    }
+    if (rc >= 0) {
+        query_v1_end(&w);
+        rc = SILT_OK;
+    }
+    query_v1_fini(&w);
+    arena_fini(&a);
+    return rc;
+}

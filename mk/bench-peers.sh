@@ -2,10 +2,14 @@
 # silt side by side with InfluxDB 1.6.7 and VictoriaMetrics (../shared/bench/peers.sh): the
 # TSBS cpu-only day over 4 connections in 5,000-line batches, every silt write fsynced before
 # its ack; then the acknowledgement latency of single-line writes from one sequential client.
-#   BENCH_MODE=ingest|all (default ingest)  BENCH_FULL=1 for full mode (3 runs per peer)
+# Then (mode all, the default) q1-q4 through InfluxQL /query on every peer, answers checked
+# against the reference computed from the data file. The durability probes are skipped
+# unless SKIP_DURABILITY=0.
+#   BENCH_MODE=ingest|query|all (default all)  BENCH_FULL=1 for full mode (3 runs per peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${BENCH_MODE:-ingest}
+mode=${BENCH_MODE:-all}
+if [ "${SKIP_DURABILITY:-1}" = 0 ]; then unset SKIP_DURABILITY; else export SKIP_DURABILITY=1; fi
 quick=--quick; [ "${BENCH_FULL:-0}" = 1 ] && quick=
 out=build/bench-results
 mkdir -p "$out"

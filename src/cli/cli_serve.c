@@ -148,7 +148,8 @@ int cli_serve(int argc, char **argv) {
                  rs.repaired_copies, rs.skipped_persisted, watermark, rs.removed_segments);
     }
     store_opts so = {.schema = sch, .buffer = mem, .catalog = cat, .objects = obj,
-                     .node_id = conf.node_id, .parquet = cli_parquet_opts(&conf)};
+                     .node_id = conf.node_id, .parquet = cli_parquet_opts(&conf),
+                     .file_cache_bytes = conf.file_cache_size};
     if ((rc = store_open(&so, &st, &err))) {
         log_error("serve", "%s", err.msg);
         goto out;

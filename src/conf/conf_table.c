@@ -60,6 +60,8 @@ const conf_def conf_table[] = {
      NULL, "Address buckets as bucket.host instead of host/bucket"},
     {"object-cache-size", CONF_SIZE, "1GiB", 0, 1ull << 50, "bytes", false, F(object_cache_size),
      NULL, "Bound of the local cache of remote Parquet files in <data-dir>/cache (0: no cache)"},
+    {"file-cache-size", CONF_SIZE, "256MiB", 0, 1ull << 44, "bytes", false, F(file_cache_size),
+     NULL, "Bound of the in-memory cache of checked Parquet files that queries read (0: none)"},
     {"buffer-persist-size", CONF_SIZE, "512MiB", 1ull << 20, 1ull << 40, "bytes", false,
      F(buffer_persist_size), NULL,
      "Persist the in-memory buffer to Parquet once it holds this much"},

@@ -23,6 +23,10 @@ struct store {
     pq_writer_opts pq;
     query_source buf_src; /* the buffer's source: schema functions are delegated to it */
     pthread_mutex_t persist_mu; /* one persist at a time */
+    /* checked file bytes reused by scans (see "the file cache" below) */
+    pthread_mutex_t fc_mu;
+    struct fentry *fc_head;
+    uint64_t fc_bytes, fc_max, fc_tick;
 };
 
 int store_open(const store_opts *o, store **out, silt_err *err) {
@@ -40,8 +44,53 @@ int store_open(const store_opts *o, store **out, silt_err *err) {
     st->pq = o->parquet;
     buffer_source(st->b, &st->buf_src);
     pthread_mutex_init(&st->persist_mu, NULL);
+    pthread_mutex_init(&st->fc_mu, NULL);
+    st->fc_max = o->file_cache_bytes;
     *out = st;
     return SILT_OK;
+}
+
+/* ------------------------------------------------------------------ the file cache
+ *
+ * Scans read whole objects and check them against the catalog (size, XXH3 of the whole
+ * object) before decoding. Files are immutable, so a copy that passed the check stays a
+ * correct copy: it is kept in memory, bounded by fc_max bytes, least recently used evicted
+ * first, and the next scan of the file skips the fetch and the check. An entry in use by a
+ * scan (refs > 0) is never freed under it: an evicted one is unlinked and freed by its last
+ * user. A file that is damaged in the store after it was cached is still answered from the
+ * checked copy (correct rows); `silt verify` reads the store itself. */
+typedef struct fentry {
+    struct fentry *next;
+    char key[256];
+    buf data;
+    int refs; /* scans using it: never evicted while > 0 */
+    uint64_t last_use;
+} fentry;
+
+static void fc_evict_to(store *st, uint64_t max) {
+    while (st->fc_bytes > max) {
+        fentry **victim = NULL;
+        for (fentry **pp = &st->fc_head; *pp; pp = &(*pp)->next)
+            if ((*pp)->refs == 0 && (!victim || (*pp)->last_use < (*victim)->last_use)) victim = pp;
+        if (!victim) return; /* everything is in use */
+        fentry *e = *victim;
+        *victim = e->next;
+        st->fc_bytes -= e->data.len;
+        buf_free(&e->data);
+        free(e);
+    }
+}
+
+static void fc_clear(store *st) {
+    fentry *e = st->fc_head;
+    while (e) {
+        fentry *n = e->next;
+        buf_free(&e->data);
+        free(e);
+        e = n;
+    }
+    st->fc_head = NULL;
+    st->fc_bytes = 0;
 }
 
 void store_close(store *st) {
@@ -49,6 +98,8 @@ void store_close(store *st) {
     if (st->own_buffer) buffer_destroy(st->b);
     free(st->node_id);
     pthread_mutex_destroy(&st->persist_mu);
+    fc_clear(st);
+    pthread_mutex_destroy(&st->fc_mu);
     free(st);
 }
 
@@ -205,6 +256,63 @@ static size_t time_ranges(pq_reader *r, size_t rg, int tcol, int64_t t_min, int6
     return n;
 }
 
+/* The checked bytes of file f into *p, *len: from the cache (*e set: release it with
+ * fc_release after the scan), or fetched and checked -- then cached if the cache is on and
+ * the file fits, else left in *own for the caller to free. */
+static int fc_acquire(store *st, const catalog_file *f, fentry **e, buf *own, const uint8_t **p,
+                      size_t *len, silt_err *err) {
+    *e = NULL;
+    if (st->fc_max) {
+        pthread_mutex_lock(&st->fc_mu);
+        for (fentry *x = st->fc_head; x; x = x->next)
+            if (!strcmp(x->key, f->object_key)) {
+                x->refs++;
+                x->last_use = ++st->fc_tick;
+                *e = x;
+                break;
+            }
+        pthread_mutex_unlock(&st->fc_mu);
+        if (*e) {
+            *p = (*e)->data.p;
+            *len = (*e)->data.len;
+            return SILT_OK;
+        }
+    }
+    int rc = fetch_file(st, f, own, err);
+    if (rc) return rc;
+    *p = own->p;
+    *len = own->len;
+    if (!st->fc_max || own->len > st->fc_max) return SILT_OK;
+    pthread_mutex_lock(&st->fc_mu);
+    fentry *x = st->fc_head;
+    while (x && strcmp(x->key, f->object_key)) x = x->next;
+    if (!x) { /* (another scan may have cached it meanwhile: then ours stays private) */
+        x = xcalloc(1, sizeof *x);
+        snprintf(x->key, sizeof x->key, "%s", f->object_key);
+        x->data = *own;
+        *own = (buf){0};
+        x->next = st->fc_head;
+        st->fc_head = x;
+        st->fc_bytes += x->data.len;
+        x->refs = 1;
+        x->last_use = ++st->fc_tick;
+        fc_evict_to(st, st->fc_max);
+        *e = x;
+        *p = x->data.p;
+        *len = x->data.len;
+    }
+    pthread_mutex_unlock(&st->fc_mu);
+    return SILT_OK;
+}
+
+static void fc_release(store *st, fentry *e) {
+    if (!e) return;
+    pthread_mutex_lock(&st->fc_mu);
+    e->refs--;
+    fc_evict_to(st, st->fc_max);
+    pthread_mutex_unlock(&st->fc_mu);
+}
+
 static int file_part_scan(query_part *p, const query_table *t, const size_t *col_idx,
                           size_t n_cols, int64_t t_min, int64_t t_max, query_batch_fn fn,
                           void *arg, silt_err *err) {
@@ -212,9 +320,12 @@ static int file_part_scan(query_part *p, const query_table *t, const size_t *col
     store *st = fp->st;
     buf data = {0};
     pq_reader *r = NULL;
-    int rc = fetch_file(st, &fp->f, &data, err);
+    fentry *ce = NULL;
+    const uint8_t *bytes;
+    size_t n_bytes;
+    int rc = fc_acquire(st, &fp->f, &ce, &data, &bytes, &n_bytes, err);
     if (rc) goto out;
-    if ((rc = pq_reader_open(data.p, data.len, &r, err))) goto out;
+    if ((rc = pq_reader_open(bytes, n_bytes, &r, err))) goto out;
     int tcol = pq_reader_find_column(r, "time");
     int *pcol = xmalloc((n_cols ? n_cols : 1) * sizeof *pcol);
     pq_colbuf *cb = xcalloc(n_cols ? n_cols : 1, sizeof *cb);
@@ -285,6 +396,7 @@ static int file_part_scan(query_part *p, const query_table *t, const size_t *col
     free(nulls);
 out:
     pq_reader_close(r);
+    fc_release(st, ce);
     buf_free(&data);
     return rc;
 }

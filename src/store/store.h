@@ -32,6 +32,8 @@ typedef struct store_opts {
     objstore *objects;
     const char *node_id;
     pq_writer_opts parquet; /* codec, level, row group rows, page size */
+    /* bound of the in-memory cache of checked files that scans reuse (0: none) */
+    uint64_t file_cache_bytes;
 } store_opts;
 
 int store_open(const store_opts *o, store **out, silt_err *err);

@@ -157,8 +157,6 @@ void influxql__lex_regex(iql_lexer *lx, uint32_t at, iql_tok *t);
 const char *influxql__kw_name(iql_kw kw);
 /* The keyword spelled by s[0..n) in any case, or IQL_KW_NONE. */
 iql_kw influxql__kw_lookup(const char *s, size_t n);
-/* 1-based line and character column of byte offset pos. */
-void influxql__line_col(const char *src, size_t pos, uint32_t *line, uint32_t *col);
 
 /* ------------------------------------------------------------------ expressions */
 

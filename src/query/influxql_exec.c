@@ -77,6 +77,17 @@ static qexpr *func(tctx *c, const char *name, qexpr **args, size_t n) {
 
 static qexpr *func1(tctx *c, const char *name, qexpr *arg) { return func(c, name, &arg, 1); }
 
+/* a AND b; a NULL side is left out. */
+static qexpr *and2(tctx *c, qexpr *a, qexpr *b) {
+    if (!a || !b) return a ? a : b;
+    qexpr *e = nx(c, QX_AND);
+    e->u.list.args = arena_alloc(c->a, 2 * sizeof(qexpr *));
+    e->u.list.args[0] = a;
+    e->u.list.args[1] = b;
+    e->u.list.n = 2;
+    return e;
+}
+
 static qexpr *binary(tctx *c, qexpr_kind k, qop op, qexpr *l, qexpr *r) {
     qexpr *e = nx(c, k);
     e->u.bin.op = op;
@@ -790,13 +801,13 @@ typedef struct irun {
     silt_err *err;
 } irun;
 
-/* Plan and run st (built in q's arena) with the rows going to fn(arg). *plan_out: the plan,
- * for the caller to read the scan's time range before rows arrive (through `ready`). */
+/* Plan and run st (built in q's arena) with the rows going to fn(arg); ready(arg, plan), if
+ * given, sees the plan (its output types, the scan's time range) before any row arrives. */
 typedef int (*rows_fn)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                        silt_err *err);
 typedef void (*ready_fn)(void *arg, const qplan *plan);
 
-static int run_stmt(irun *r, qctx *q, const qstmt *st, rows_fn fn, ready_fn ready, void *arg) {
+static int run_stmt(qctx *q, const qstmt *st, rows_fn fn, ready_fn ready, void *arg) {
     qplan *plan;
     int rc = query__plan(q, st, &plan);
     if (rc < 0) return rc;
@@ -806,7 +817,6 @@ static int run_stmt(irun *r, qctx *q, const qstmt *st, rows_fn fn, ready_fn read
     query__fmt_init(&f, QUERY_FMT_JSON, &unused, 0, plan->cols, plan->n_cols, &q->arena);
     f.sink = fn;
     f.sink_arg = arg;
-    (void)r;
     rc = query__exec(q, plan, &f);
     buf_free(&unused);
     return rc;
@@ -844,6 +854,9 @@ static const qplan *plan_scan(const qplan *p) {
 
 static void sink_ready(void *arg, const qplan *plan) {
     series_sink *s = arg;
+    size_t first_out = s->n_tags + (s->has_time ? 1 : 0);
+    s->types[0] = V1_TIME;
+    for (size_t k = 0; k < s->n_out; k++) s->types[1 + k] = v1_of(plan->cols[first_out + k].type);
     const qplan *scan = plan_scan(plan);
     int64_t t_min = scan ? scan->u.scan.t_min : INT64_MIN;
     int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
@@ -988,17 +1001,7 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
             any->u.list.args[k] = nn;
         }
         any->u.list.n = nr;
-        qexpr *cond = nr == 1 ? any->u.list.args[0] : any;
-        if (st.where) {
-            qexpr *and = nx(&c, QX_AND);
-            and->u.list.args = arena_alloc(c.a, 2 * sizeof(qexpr *));
-            and->u.list.args[0] = st.where;
-            and->u.list.args[1] = cond;
-            and->u.list.n = 2;
-            st.where = and;
-        } else {
-            st.where = cond;
-        }
+        st.where = and2(&c, st.where, nr == 1 ? any->u.list.args[0] : any);
     }
     size_t n_keys = n_gtags + (has_time ? 1 : 0);
     if (agg && n_keys) {
@@ -1061,18 +1064,7 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     s.prev_off = arena_alloc(c.a, (f.n + 1) * sizeof(size_t));
     memset(s.prev_s, 0, (f.n + 1) * sizeof(str_view));
 
-    qplan *plan;
-    if ((rc = query__plan(&q, &st, &plan)) < 0) goto out;
-    s.types[0] = V1_TIME;
-    for (size_t k = 0; k < f.n; k++) s.types[1 + k] = v1_of(plan->cols[n_keys + k].type);
-    sink_ready(&s, plan);
-    qfmt fm;
-    buf unused = {0}; /* the sink takes the rows: nothing is formatted */
-    query__fmt_init(&fm, QUERY_FMT_JSON, &unused, 0, plan->cols, plan->n_cols, &q.arena);
-    fm.sink = ss_rows;
-    fm.sink_arg = &s;
-    rc = query__exec(&q, plan, &fm);
-    buf_free(&unused);
+    rc = run_stmt(&q, &st, ss_rows, sink_ready, &s);
     if (rc >= 0) ss_end_series(&s);
 out:
     buf_free(&s.cur_tags);
@@ -1206,21 +1198,12 @@ static int distinct_rows(irun *r, const char *m, const char *const *cols, size_t
         qexpr *nn = nx(&c, QX_IS_NULL);
         nn->u.un.arg = col_ref(&c, cols[0]);
         nn->u.un.negated = true;
-        if (w) {
-            qexpr *and = nx(&c, QX_AND);
-            and->u.list.args = arena_alloc(c.a, 2 * sizeof(qexpr *));
-            and->u.list.args[0] = nn;
-            and->u.list.args[1] = w;
-            and->u.list.n = 2;
-            w = and;
-        } else {
-            w = nn;
-        }
+        w = and2(&c, nn, w);
     }
     st.where = w;
     rows->a = out_arena;
     rows->n_cols = n_cols;
-    rc = run_stmt(r, &q, &st, collect_rows, NULL, rows);
+    rc = run_stmt(&q, &st, collect_rows, NULL, rows);
 out:
     r->src->table_release(r->src, &tbl);
     qctx_fini(r, &q);
@@ -1550,21 +1533,13 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
             else if (src->db_exists(src, sdb) != SILT_OK)
                 src_rc = SILT_FAIL(&serr, SILT_ENOTFOUND, "database not found: %s", sdb);
         }
-        size_t mark = out->len;
         if (src_rc == SILT_OK) {
             query_v1_stmt_begin(&w, (int)i);
             src_rc = run_stmt_one(&r, st, &a);
             if (src_rc >= 0) query_v1_stmt_end(&w);
+            else query_v1_stmt_abort(&w); /* the error object takes its place */
         }
-        if (src_rc < 0) {
-            if (!o.chunked) {
-                out->len = mark; /* drop the statement's partial output */
-                w.any_stmt = mark > 0 && out->len && out->p[out->len - 1] != '[';
-            }
-            w.in_series = w.in_stmt = false;
-            w.pend_open = false;
-            query_v1_stmt_error(&w, (int)i, serr.msg);
-        }
+        if (src_rc < 0) query_v1_stmt_error(&w, (int)i, serr.msg);
         if (o.max_result_bytes && out->len > o.max_result_bytes) {
             rc = SILT_FAIL(err, SILT_ELIMIT, "the result is larger than %zu bytes", o.max_result_bytes);
             break;

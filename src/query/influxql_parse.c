@@ -85,7 +85,7 @@ static __attribute__((noinline, format(printf, 3, 4))) void *fail_at(iql_parser 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     uint32_t line, col;
-    influxql__line_col(p->src, pos, &line, &col);
+    text_line_col(p->src, pos, &line, &col);
     p->rc = SILT_FAIL(p->err, SILT_EPARSE, "%s at line %u, char %u", msg, line, col);
     return NULL;
 }

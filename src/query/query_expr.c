@@ -32,7 +32,7 @@ static __attribute__((noinline, format(printf, 3, 4))) int eval_fail(qeval *ev, 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     uint32_t line = 1, col = 1;
-    if (ev->sql) query__line_col(ev->sql, pos, &line, &col);
+    if (ev->sql) text_line_col(ev->sql, pos, &line, &col);
     return SILT_FAIL(ev->err, SILT_EINVAL, "%s at line %u, column %u", msg, line, col);
 }
 

@@ -232,9 +232,6 @@ void query__lex_init(sql_lexer *lx, const char *src, size_t n, arena *a);
 void query__lex_next(sql_lexer *lx, sql_tok *t);
 const char *query__kw_name(sql_kw kw); /* upper case, for messages */
 
-/* 1-based line and column (in characters) of byte offset pos of src. */
-void query__line_col(const char *src, size_t pos, uint32_t *line, uint32_t *col);
-
 /* ------------------------------------------------------------------ AST */
 
 typedef enum qexpr_kind {

@@ -1081,7 +1081,7 @@ static __attribute__((noinline, format(printf, 3, 4))) int bfail_at(binder *b, u
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     uint32_t line, col;
-    query__line_col(b->q->sql, pos, &line, &col);
+    text_line_col(b->q->sql, pos, &line, &col);
     return bfail(b, SILT_EINVAL, "%s at line %u, column %u", msg, line, col);
 }
 

@@ -96,7 +96,8 @@ void query_v1_stmt_error(v1_writer *w, int id, const char *msg) {
 }
 
 void query_v1_stmt_begin(v1_writer *w, int id) {
-    w->in_stmt = true;
+    w->stmt_mark = w->out->len;
+    w->stmt_any = w->any_stmt;
     w->stmt_series = false;
     w->stmt_id = id;
     w->pend_open = false;
@@ -127,7 +128,16 @@ void query_v1_stmt_end(v1_writer *w) {
         if (w->stmt_series) buf_putc(w->out, ']');
         buf_putc(w->out, '}');
     }
-    w->in_stmt = false;
+}
+
+void query_v1_stmt_abort(v1_writer *w) {
+    if (!w->chunked) {
+        w->out->len = w->stmt_mark;
+        w->any_stmt = w->stmt_any;
+    }
+    w->pend_open = false;
+    buf_reset(&w->pend);
+    w->stmt_series = false;
 }
 
 /* The series object up to and including `"values":[`. */
@@ -161,7 +171,6 @@ static void series_head(buf *b, str_view name, const str_view *tag_keys,
 void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys,
                            const str_view *tag_values, size_t n_tags, const str_view *cols,
                            size_t n_cols) {
-    w->in_series = true;
     w->series_rows = 0;
     if (w->chunked) {
         flush_pending(w, false, true); /* the previous series is complete; more follows */
@@ -252,5 +261,4 @@ void query_v1_series_end(v1_writer *w) {
     /* chunked: the last chunk stays held back; whether its statement goes on is known at
      * the next series or at the statement's end */
     if (!w->chunked) buf_puts(w->out, "]}");
-    w->in_series = false;
 }

@@ -56,10 +56,10 @@ typedef struct v1_writer {
     size_t chunk_rows; /* chunked: rows per chunk (InfluxDB's default 10000) */
     /* state */
     bool any_stmt;     /* a statement was written into the current results array */
-    bool in_stmt;
     bool stmt_series;  /* the current statement has written a series */
     int stmt_id;
-    bool in_series;
+    size_t stmt_mark;  /* out->len and any_stmt when the statement began (stmt_abort) */
+    bool stmt_any;
     size_t series_rows; /* rows in the current chunk of the current series */
     /* the current series' head, to repeat it in every chunk */
     buf head; /* {"name":...,"tags":{...},"columns":[...],"values":[ */
@@ -78,6 +78,9 @@ void query_v1_stmt_error(v1_writer *w, int id, const char *msg);
 
 void query_v1_stmt_begin(v1_writer *w, int id);
 void query_v1_stmt_end(v1_writer *w);
+/* Drop what the statement begun last has written (chunked: what is still held back; chunks
+ * already written stay), so that an error object can take its place. */
+void query_v1_stmt_abort(v1_writer *w);
 
 /* A series: name (name.p NULL: no "name" key), n_tags tag pairs (tag_keys NULL: no "tags"
  * key), the column names. */

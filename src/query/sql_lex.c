@@ -156,21 +156,6 @@ void query__lex_init(sql_lexer *lx, const char *src, size_t n, arena *a) {
     lx->a = a;
 }
 
-void query__line_col(const char *src, size_t pos, uint32_t *line, uint32_t *col) {
-    uint32_t l = 1, c = 1;
-    for (size_t i = 0; i < pos; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        if (ch == '\n') {
-            l++;
-            c = 1;
-        } else if ((ch & 0xC0) != 0x80) {
-            c++; /* count characters, not UTF-8 continuation bytes */
-        }
-    }
-    *line = l;
-    *col = c;
-}
-
 static bool is_ident_start(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
@@ -193,38 +178,15 @@ static void tok_error(sql_lexer *lx, sql_tok *t, uint32_t pos, const char *msg) 
 
 /* Skip whitespace and comments. Returns false (and fills t) on an unterminated comment. */
 static bool skip_space(sql_lexer *lx, sql_tok *t) {
-    const char *s = lx->src;
-    for (;;) {
-        while (lx->pos < lx->n) {
-            char c = s[lx->pos];
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
-                lx->pos++;
-            else
-                break;
-        }
-        if (lx->pos + 1 < lx->n && s[lx->pos] == '-' && s[lx->pos + 1] == '-') {
-            while (lx->pos < lx->n && s[lx->pos] != '\n') lx->pos++;
-            continue;
-        }
-        if (lx->pos + 1 < lx->n && s[lx->pos] == '/' && s[lx->pos + 1] == '*') {
-            uint32_t start = lx->pos;
-            lx->pos += 2;
-            for (;;) {
-                if (lx->pos + 1 >= lx->n) {
-                    lx->pos = lx->n;
-                    tok_error(lx, t, start, "unterminated /* comment");
-                    return false;
-                }
-                if (s[lx->pos] == '*' && s[lx->pos + 1] == '/') {
-                    lx->pos += 2;
-                    break;
-                }
-                lx->pos++;
-            }
-            continue;
-        }
-        return true;
+    size_t start;
+    size_t pos = text_skip_space(lx->src, lx->n, lx->pos, &start);
+    if (pos == SIZE_MAX) {
+        lx->pos = lx->n;
+        tok_error(lx, t, (uint32_t)start, "unterminated /* comment");
+        return false;
     }
+    lx->pos = (uint32_t)pos;
+    return true;
 }
 
 /* A quoted string or identifier starting at lx->pos (the opening quote q). The doubled quote

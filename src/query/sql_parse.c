@@ -88,7 +88,7 @@ static void tok_excerpt(const sql_parser *p, const sql_tok *t, char *out, size_t
 static __attribute__((noinline)) void *fail(sql_parser *p, const sql_tok *t, const char *what) {
     if (p->rc != SILT_OK) return NULL;
     uint32_t line, col;
-    query__line_col(p->src, t->pos, &line, &col);
+    text_line_col(p->src, t->pos, &line, &col);
     if (t->type == TK_ERROR) {
         p->rc = SILT_FAIL(p->err, SILT_EPARSE, "syntax error at line %u, column %u: %.*s", line,
                           col, (int)t->text.n, t->text.p);
@@ -112,7 +112,7 @@ static __attribute__((noinline)) void *fail(sql_parser *p, const sql_tok *t, con
 static __attribute__((noinline)) void *fail_msg(sql_parser *p, const sql_tok *t, const char *msg) {
     if (p->rc != SILT_OK) return NULL;
     uint32_t line, col;
-    query__line_col(p->src, t->pos, &line, &col);
+    text_line_col(p->src, t->pos, &line, &col);
     p->rc =
         SILT_FAIL(p->err, SILT_EPARSE, "syntax error at line %u, column %u: %s", line, col, msg);
     return NULL;
@@ -781,7 +781,7 @@ int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err
     size_t bad;
     if (!utf8_valid((const uint8_t *)sql, n, &bad)) {
         uint32_t line, col;
-        query__line_col(sql, bad, &line, &col);
+        text_line_col(sql, bad, &line, &col);
         return SILT_FAIL(err, SILT_EPARSE,
                          "syntax error at line %u, column %u: the query is not valid UTF-8", line,
                          col);

@@ -39,3 +39,43 @@ bad:
     if (bad_off) *bad_off = i;
     return false;
 }
+
+void text_line_col(const char *src, size_t pos, uint32_t *line, uint32_t *col) {
+    uint32_t l = 1, c = 1;
+    for (size_t i = 0; i < pos; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        if (ch == '\n') {
+            l++;
+            c = 1;
+        } else if ((ch & 0xC0) != 0x80) {
+            c++; /* characters, not UTF-8 continuation bytes */
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+size_t text_skip_space(const char *s, size_t n, size_t pos, size_t *comment_start) {
+    for (;;) {
+        while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r' ||
+                           s[pos] == '\f' || s[pos] == '\v'))
+            pos++;
+        if (pos + 1 < n && s[pos] == '-' && s[pos + 1] == '-') {
+            while (pos < n && s[pos] != '\n') pos++;
+            continue;
+        }
+        if (pos + 1 < n && s[pos] == '/' && s[pos + 1] == '*') {
+            size_t start = pos;
+            for (pos += 2;; pos++) {
+                if (pos + 1 >= n) {
+                    *comment_start = start;
+                    return SIZE_MAX;
+                }
+                if (s[pos] == '*' && s[pos + 1] == '/') break;
+            }
+            pos += 2;
+            continue;
+        }
+        return pos;
+    }
+}

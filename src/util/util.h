@@ -249,6 +249,13 @@ void log_write(log_level l, const char *module, const char *fmt, ...)
 /* True if [p, p+n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). On
  * failure *bad_off (if non-NULL) gets the offset of the first bad byte. */
 bool utf8_valid(const uint8_t *p, size_t n, size_t *bad_off);
+/* 1-based line and column (in characters, not UTF-8 continuation bytes) of byte offset pos
+ * of src: for messages that point into a query. */
+void text_line_col(const char *src, size_t pos, uint32_t *line, uint32_t *col);
+/* The query lexers' whitespace and comments (-- to end of line, C-style block comments):
+ * returns the offset of the first byte at or after pos that is neither, or SIZE_MAX for an
+ * unterminated block comment, whose start then goes to *comment_start. */
+size_t text_skip_space(const char *s, size_t n, size_t pos, size_t *comment_start);
 
 /* ------------------------------------------------------------------ injection points */
 

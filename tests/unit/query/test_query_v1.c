@@ -206,6 +206,36 @@ static void test_v1_error_body_and_non_finite(void **state) {
     buf_free(&out);
 }
 
+static void test_v1_stmt_abort(void **state) {
+    (void)state;
+    for (int chunked = 0; chunked < 2; chunked++) {
+        buf out = {0};
+        v1_writer w;
+        query_v1_init(&w, &out, V1_EPOCH_S, chunked, 0);
+        query_v1_begin(&w);
+        query_v1_stmt_begin(&w, 0);
+        query_v1_stmt_end(&w);
+        /* statement 1 fails after writing part of a series: its output is dropped */
+        query_v1_stmt_begin(&w, 1);
+        query_v1_series_begin(&w, SV("cpu"), NULL, NULL, 0, COLS, 1);
+        put_rows(&w, 0, 1);
+        query_v1_stmt_abort(&w);
+        query_v1_stmt_error(&w, 1, "boom");
+        query_v1_stmt_begin(&w, 2);
+        query_v1_stmt_end(&w);
+        query_v1_end(&w);
+        buf_putc(&out, 0);
+        assert_string_equal((const char *)out.p,
+                            chunked ? "{\"results\":[{\"statement_id\":0}]}\n"
+                                      "{\"results\":[{\"statement_id\":1,\"error\":\"boom\"}]}\n"
+                                      "{\"results\":[{\"statement_id\":2}]}\n"
+                                    : "{\"results\":[{\"statement_id\":0},{\"statement_id\":1,"
+                                      "\"error\":\"boom\"},{\"statement_id\":2}]}\n");
+        query_v1_fini(&w);
+        buf_free(&out);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_one_series_all_types),
@@ -214,6 +244,7 @@ int main(void) {
         cmocka_unit_test(test_v1_time_format),
         cmocka_unit_test(test_v1_chunked),
         cmocka_unit_test(test_v1_error_body_and_non_finite),
+        cmocka_unit_test(test_v1_stmt_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * pq_bench FILE.lp [--levels 1,3,...] [--codec zstd|snappy|none] [--v2] [--page-bytes N]
- *                  [--row-group-rows N] [--out OUT.parquet] [--reps N]
+ *                  [--page-rows N] [--row-group-rows N] [--out OUT.parquet] [--reps N]
  *
  * Parquet writer/reader throughput and size on a line-protocol file (the TSBS cpu-only day:
  * 864,000 rows, 10 tags, 10 float fields, 8,640,000 field values). The file is parsed into
@@ -248,6 +248,8 @@ int main(int argc, char **argv) {
             o.data_page_v2 = true;
         else if (!strcmp(a, "--page-bytes") && v)
             o.page_bytes = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--page-rows") && v)
+            o.page_rows = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--row-group-rows") && v)
             o.row_group_rows = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--out") && v)
@@ -258,7 +260,7 @@ int main(int argc, char **argv) {
             path = a;
         else
             die("usage: pq_bench FILE.lp [--levels 1,3] [--codec zstd|snappy|none] [--v2] "
-                "[--page-bytes N] [--row-group-rows N] [--out F] [--reps N]");
+                "[--page-bytes N] [--page-rows N] [--row-group-rows N] [--out F] [--reps N]");
     }
     if (!path) path = "/tmp/silt-bench/data/cpu_h100_1d_s123_t1451606400.lp";
     int fd = open(path, O_RDONLY);

@@ -683,19 +683,13 @@ typedef struct gen_part {
     uint32_t table_id;
 } gen_part;
 
-static int gen_part_scan(query_part *p, const query_table *qt, const size_t *col_idx,
-                         size_t n_cols, int64_t t_min, int64_t t_max, query_batch_fn fn,
-                         void *arg, silt_err *err) {
+static int gen_part_scan(query_part *p, const query_table *qt, const query_scan_req *req,
+                         query_batch_fn fn, void *arg, silt_err *err) {
     gen_part *gp = p->ctx;
     const table_info *ti = qt->owner_data;
     if (!ti) return SILT_FAIL(err, SILT_EINVAL, "scan without a table schema");
     btable *t = table_get(gp->g, gp->table_id, false);
     if (!t) return SILT_OK;
-    struct {
-        const size_t *col_idx;
-        size_t n_cols;
-        int64_t t_min, t_max;
-    } rq = {col_idx, n_cols, t_min, t_max}, *req = &rq;
     size_t nc = req->n_cols;
     scan_buf *sb = xcalloc(nc ? nc : 1, sizeof *sb);
     query_vec *vecs = xcalloc(nc ? nc : 1, sizeof *vecs);

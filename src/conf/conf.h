@@ -48,6 +48,7 @@ typedef struct silt_conf {
     char *parquet_compression; /* zstd | snappy | none */
     uint64_t parquet_row_group_rows;
     uint64_t parquet_page_size;
+    uint64_t parquet_page_rows;
     uint64_t parquet_zstd_level;
 } silt_conf;
 

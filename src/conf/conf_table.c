@@ -36,8 +36,8 @@ const conf_def conf_table[] = {
      NULL, "Most tag and field columns in one table"},
     {"max-query-result-size", CONF_SIZE, "256MiB", 1024, 64ull << 30, "bytes", false,
      F(max_query_result_size), NULL, "Largest query answer; a larger one is an error"},
-    {"http-max-connections", CONF_UINT, "512", 4, 65536, NULL, false, F(http_max_connections),
-     NULL, "Most concurrent HTTP connections"},
+    {"http-max-connections", CONF_UINT, "512", 4, 65536, NULL, false, F(http_max_connections), NULL,
+     "Most concurrent HTTP connections"},
     {"node-id", CONF_STR, "silt-node-0", 0, 0, "name", false, F(node_id), NULL,
      "This node's id: the catalog records its persisted WAL sequence under it"},
     {"catalog", CONF_STR, "", 0, 0, "url", false, F(catalog), NULL,
@@ -56,8 +56,8 @@ const conf_def conf_table[] = {
      "S3 secret access key"},
     {"aws-allow-http", CONF_BOOL, "false", 0, 0, NULL, false, F(aws_allow_http), NULL,
      "Allow an http:// (unencrypted) S3 endpoint"},
-    {"aws-virtual-hosted-style", CONF_BOOL, "false", 0, 0, NULL, false, F(aws_virtual_hosted),
-     NULL, "Address buckets as bucket.host instead of host/bucket"},
+    {"aws-virtual-hosted-style", CONF_BOOL, "false", 0, 0, NULL, false, F(aws_virtual_hosted), NULL,
+     "Address buckets as bucket.host instead of host/bucket"},
     {"object-cache-size", CONF_SIZE, "1GiB", 0, 1ull << 50, "bytes", false, F(object_cache_size),
      NULL, "Bound of the local cache of remote Parquet files in <data-dir>/cache (0: no cache)"},
     {"file-cache-size", CONF_SIZE, "256MiB", 0, 1ull << 44, "bytes", false, F(file_cache_size),
@@ -66,8 +66,7 @@ const conf_def conf_table[] = {
      F(buffer_persist_size), NULL,
      "Persist the in-memory buffer to Parquet once it holds this much"},
     {"buffer-persist-age", CONF_DURATION, "10m", NS_PER_S, 7 * 24 * 3600 * NS_PER_S, "duration",
-     false, F(buffer_persist_age_ns), NULL,
-     "Persist the buffer once its oldest write is this old"},
+     false, F(buffer_persist_age_ns), NULL, "Persist the buffer once its oldest write is this old"},
     {"buffer-max-size", CONF_SIZE, "2GiB", 4ull << 20, 1ull << 42, "bytes", false,
      F(buffer_max_size), NULL,
      "High-water mark: above it writes get 503 with Retry-After until persisting catches up"},
@@ -79,8 +78,12 @@ const conf_def conf_table[] = {
      "zstd level of Parquet pages"},
     {"parquet-row-group-rows", CONF_UINT, "1048576", 1024, 1ull << 30, "rows", false,
      F(parquet_row_group_rows), NULL, "Rows per Parquet row group"},
-    {"parquet-page-size", CONF_SIZE, "1MiB", 4096, 1ull << 30, "bytes", false,
-     F(parquet_page_size), NULL, "Target uncompressed size of a Parquet data page"},
+    {"parquet-page-size", CONF_SIZE, "1MiB", 4096, 1ull << 30, "bytes", false, F(parquet_page_size),
+     NULL, "Target uncompressed size of a Parquet data page"},
+    {"parquet-page-rows", CONF_UINT, "16384", 0, 1ull << 30, "rows", false, F(parquet_page_rows),
+     NULL,
+     "Most rows in one Parquet data page (0: no limit); small pages let queries skip by the "
+     "page index"},
 };
 #undef F
 const size_t conf_table_len = sizeof conf_table / sizeof conf_table[0];
@@ -94,18 +97,25 @@ int conf_parse_size(const char *s, uint64_t *out) {
     uint64_t mul = 1;
     if (*end) {
         char u = (char)toupper((unsigned char)*end);
-        if (u == 'K') mul = 1ull << 10;
-        else if (u == 'M') mul = 1ull << 20;
-        else if (u == 'G') mul = 1ull << 30;
-        else if (u == 'T') mul = 1ull << 40;
-        else if (u == 'B' && end[1] == 0) mul = 1;
-        else return SILT_EINVAL;
+        if (u == 'K')
+            mul = 1ull << 10;
+        else if (u == 'M')
+            mul = 1ull << 20;
+        else if (u == 'G')
+            mul = 1ull << 30;
+        else if (u == 'T')
+            mul = 1ull << 40;
+        else if (u == 'B' && end[1] == 0)
+            mul = 1;
+        else
+            return SILT_EINVAL;
         const char *rest = end + 1;
         if (u != 'B' && *rest) {
             if (!strcmp(rest, "B") || !strcmp(rest, "b") || !strcmp(rest, "iB") ||
                 !strcmp(rest, "ib"))
                 ;
-            else return SILT_EINVAL;
+            else
+                return SILT_EINVAL;
         }
     }
     if (mul > 1 && v > UINT64_MAX / mul) return SILT_EINVAL;
@@ -124,15 +134,24 @@ int conf_parse_duration(const char *s, uint64_t *out_ns) {
         unsigned long long v = strtoull(p, &end, 10);
         if (errno) return SILT_EINVAL;
         uint64_t mul;
-        if (!strncmp(end, "ns", 2)) mul = 1, end += 2;
-        else if (!strncmp(end, "us", 2)) mul = 1000, end += 2;
-        else if (!strncmp(end, "ms", 2)) mul = 1000000, end += 2;
-        else if (*end == 's') mul = NS_PER_S, end++;
-        else if (*end == 'm') mul = 60 * NS_PER_S, end++;
-        else if (*end == 'h') mul = 3600 * NS_PER_S, end++;
-        else if (*end == 'd') mul = 86400 * NS_PER_S, end++;
-        else if (!*end && p == s) mul = NS_PER_S; /* a bare number: seconds */
-        else return SILT_EINVAL;
+        if (!strncmp(end, "ns", 2))
+            mul = 1, end += 2;
+        else if (!strncmp(end, "us", 2))
+            mul = 1000, end += 2;
+        else if (!strncmp(end, "ms", 2))
+            mul = 1000000, end += 2;
+        else if (*end == 's')
+            mul = NS_PER_S, end++;
+        else if (*end == 'm')
+            mul = 60 * NS_PER_S, end++;
+        else if (*end == 'h')
+            mul = 3600 * NS_PER_S, end++;
+        else if (*end == 'd')
+            mul = 86400 * NS_PER_S, end++;
+        else if (!*end && p == s)
+            mul = NS_PER_S; /* a bare number: seconds */
+        else
+            return SILT_EINVAL;
         if (v > UINT64_MAX / mul || total > UINT64_MAX - v * mul) return SILT_EINVAL;
         total += v * mul;
         p = end;
@@ -141,7 +160,9 @@ int conf_parse_duration(const char *s, uint64_t *out_ns) {
     return SILT_OK;
 }
 
-static void *field(silt_conf *c, const conf_def *d) { return (char *)c + d->offset; }
+static void *field(silt_conf *c, const conf_def *d) {
+    return (char *)c + d->offset;
+}
 
 /* Set one setting from text. `append` for repeated list flags. */
 static int conf_set(silt_conf *c, const conf_def *d, const char *val, bool append,
@@ -196,8 +217,10 @@ static int conf_set(silt_conf *c, const conf_def *d, const char *val, bool appen
             char *end;
             if (d->type == CONF_DURATION) {
                 if (conf_parse_duration(val, &v))
-                    return SILT_FAIL(err, SILT_EINVAL, "%s: --%s: '%s' is not a duration (e.g. "
-                                     "10m, 1h30m, 45s)", source, d->name, val);
+                    return SILT_FAIL(err, SILT_EINVAL,
+                                     "%s: --%s: '%s' is not a duration (e.g. "
+                                     "10m, 1h30m, 45s)",
+                                     source, d->name, val);
             } else if (d->type == CONF_SIZE) {
                 if (conf_parse_size(val, &v))
                     return SILT_FAIL(err, SILT_EINVAL, "%s: --%s: '%s' is not a size (e.g. 10MiB)",
@@ -283,10 +306,11 @@ int conf_parse_args(silt_conf *c, int argc, char **argv, int *i, bool *help, sil
         } else if (d->type == CONF_BOOL) {
             /* a boolean flag may stand alone (--aws-allow-http) or take true/false */
             const char *nx = *i + 1 < argc ? argv[*i + 1] : NULL;
-            bool takes = nx && (sv_ieq_cstr(sv_from(nx), "true") || sv_ieq_cstr(sv_from(nx), "false") ||
-                                !strcmp(nx, "1") || !strcmp(nx, "0") || sv_ieq_cstr(sv_from(nx), "yes") ||
-                                sv_ieq_cstr(sv_from(nx), "no") || sv_ieq_cstr(sv_from(nx), "on") ||
-                                sv_ieq_cstr(sv_from(nx), "off"));
+            bool takes =
+                nx && (sv_ieq_cstr(sv_from(nx), "true") || sv_ieq_cstr(sv_from(nx), "false") ||
+                       !strcmp(nx, "1") || !strcmp(nx, "0") || sv_ieq_cstr(sv_from(nx), "yes") ||
+                       sv_ieq_cstr(sv_from(nx), "no") || sv_ieq_cstr(sv_from(nx), "on") ||
+                       sv_ieq_cstr(sv_from(nx), "off"));
             val = takes ? nx : "true";
             *i += takes ? 2 : 1;
         } else {
@@ -338,8 +362,10 @@ void conf_print_help(FILE *f) {
         char env[128], left[96];
         env_name(d, env, sizeof env);
         snprintf(left, sizeof left, "--%s %s", d->name,
-                 d->type == CONF_ENUM ? "VALUE" : d->type == CONF_BOOL ? "[true|false]"
-                 : d->unit ? d->unit : "N");
+                 d->type == CONF_ENUM   ? "VALUE"
+                 : d->type == CONF_BOOL ? "[true|false]"
+                 : d->unit              ? d->unit
+                                        : "N");
         fprintf(f, "  %-36s %s\n", left, d->help);
         fprintf(f, "  %-36s [env %s", "", env);
         if (d->dflt) fprintf(f, ", default %s", d->dflt);

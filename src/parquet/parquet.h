@@ -51,19 +51,24 @@ typedef struct pq_kv {
 } pq_kv;
 
 typedef struct pq_writer_opts {
-    pq_codec codec;         /* default PQ_ZSTD */
-    int zstd_level;         /* default 3 */
-    size_t row_group_rows;  /* rows per row group; default 1,048,576 */
-    size_t page_bytes;      /* target uncompressed page size; default 1 MiB */
-    bool data_page_v2;      /* default false: v1 pages */
-    const pq_kv *kv;        /* key/value metadata, copied */
+    pq_codec codec;        /* default PQ_ZSTD */
+    int zstd_level;        /* default 3 */
+    size_t row_group_rows; /* rows per row group; default 1,048,576 */
+    size_t page_bytes;     /* target uncompressed page size; default 1 MiB */
+    size_t page_rows;      /* at most this many rows per data page; default 16,384 (0: no
+                            * limit). Small pages let readers skip by the page index; when
+                            * every column's pages are cut by rows, they align across
+                            * columns. */
+    bool data_page_v2;     /* default false: v1 pages */
+    const pq_kv *kv;       /* key/value metadata, copied */
     size_t n_kv;
     const char *created_by; /* default "silt version X (build ...)" */
     size_t dict_bytes;      /* PLAIN size limit of a dictionary page; default 1 MiB */
 } pq_writer_opts;
 
 /* Fill *o with the defaults above (zstd level 3, ZSTD, ...). A zeroed pq_writer_opts means
- * the same except for `codec`, whose zero value is PQ_UNCOMPRESSED; opts == NULL in
+ * the same except for `codec`, whose zero value is PQ_UNCOMPRESSED, and `page_rows`, whose
+ * zero value is no row limit; opts == NULL in
  * pq_writer_open means all defaults. */
 void pq_writer_opts_init(pq_writer_opts *o);
 
@@ -121,6 +126,10 @@ typedef struct pq_column_info {
  * ...). */
 int pq_reader_open(const uint8_t *data, size_t len, pq_reader **out, silt_err *err);
 void pq_reader_close(pq_reader *r);
+
+/* The caller has checked the whole file against a checksum it trusts (silt's catalog keeps
+ * one per file): page CRCs need not be checked again. */
+void pq_reader_trust_checksums(pq_reader *r);
 
 uint64_t pq_reader_num_rows(const pq_reader *r);
 size_t pq_reader_num_columns(const pq_reader *r);

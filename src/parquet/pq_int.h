@@ -491,6 +491,7 @@ struct pq_reader {
     pq_chunk_index *idx; /* n_rgs * n_leaves, lazily filled */
     pq_codec_ctx *codec;
     uint64_t pages_decoded; /* data pages whose values were decoded */
+    bool skip_page_crc;     /* pq_reader_trust_checksums */
     const char *created_by; /* NUL-terminated copy, or NULL */
 };
 

@@ -6,7 +6,8 @@
  *
  * What one column chunk looks like (see README.md for why):
  *   [dictionary page, PLAIN]   strings that are dictionary-encoded
- *   data pages, cut when the PLAIN size of their rows reaches page_bytes:
+ *   data pages, cut when the PLAIN size of their rows reaches page_bytes or they hold
+ *   page_rows rows (whichever comes first; rows cut on every column alike):
  *     v1: [u32 LE length + RLE definition levels]? values      (all compressed)
  *     v2: [RLE definition levels]? compressed(values)          (levels uncompressed)
  *   values:  INT64 / TIMESTAMP / UINT64  DELTA_BINARY_PACKED
@@ -123,6 +124,7 @@ void pq_writer_opts_init(pq_writer_opts *o) {
     o->zstd_level = 3;
     o->row_group_rows = 1048576;
     o->page_bytes = 1u << 20;
+    o->page_rows = 16384;
     o->dict_bytes = PQ_DICT_MAX_BYTES;
 }
 
@@ -803,12 +805,13 @@ static size_t emit_page(pq_writer *w, const page_desc *d, const buf *body) {
 }
 
 /* Row boundaries of the pages of a chunk: a page ends when the PLAIN size of its rows reaches
- * page_bytes (invariant (1)). */
+ * page_bytes or it holds page_rows rows (invariant (1)). */
 static size_t plan_pages(const pq_writer *w, const pq_wcol *c, size_t **cuts) {
     size_t n = c->n, cap = 16, k = 0;
     size_t *v = xmalloc(cap * sizeof *v);
     uint64_t limit = (uint64_t)w->o.page_bytes * 8, acc = 0;
     size_t start = 0;
+    size_t max_rows = w->o.page_rows && w->o.page_rows < INT32_MAX ? w->o.page_rows : INT32_MAX;
     for (size_t i = 0; i < n; i++) {
         uint64_t bits = c->def.optional ? 1 : 0;
         if (!c->valid || c->valid[i]) {
@@ -824,7 +827,7 @@ static size_t plan_pages(const pq_writer *w, const pq_wcol *c, size_t **cuts) {
             }
         }
         acc += bits;
-        if (acc >= limit || i + 1 - start >= INT32_MAX) {
+        if (acc >= limit || i + 1 - start >= max_rows) {
             if (k == cap) v = xrealloc(v, (cap *= 2) * sizeof *v);
             v[k++] = i + 1;
             start = i + 1;

@@ -75,7 +75,9 @@ static qexpr *func(tctx *c, const char *name, qexpr **args, size_t n) {
     return e;
 }
 
-static qexpr *func1(tctx *c, const char *name, qexpr *arg) { return func(c, name, &arg, 1); }
+static qexpr *func1(tctx *c, const char *name, qexpr *arg) {
+    return func(c, name, &arg, 1);
+}
 
 /* a AND b; a NULL side is left out. */
 static qexpr *and2(tctx *c, qexpr *a, qexpr *b) {
@@ -96,7 +98,9 @@ static qexpr *binary(tctx *c, qexpr_kind k, qop op, qexpr *l, qexpr *r) {
     return e;
 }
 
-static const char *cstr(tctx *c, str_view s) { return arena_strndup(c->a, s.p, s.n); }
+static const char *cstr(tctx *c, str_view s) {
+    return arena_strndup(c->a, s.p, s.n);
+}
 
 __attribute__((format(printf, 3, 4))) static int fail(tctx *c, int code, const char *fmt, ...) {
     if (!c->rc) {
@@ -200,8 +204,10 @@ static qexpr *tr_expr(tctx *c, const iql_expr *e) {
                 return x;
             }
             qexpr *r = col_ref(c, name);
-            static const qtype cast_to[] = {[IQL_T_FLOAT] = QT_FLOAT, [IQL_T_INTEGER] = QT_INT,
-                                            [IQL_T_UNSIGNED] = QT_UINT, [IQL_T_STRING] = QT_STRING,
+            static const qtype cast_to[] = {[IQL_T_FLOAT] = QT_FLOAT,
+                                            [IQL_T_INTEGER] = QT_INT,
+                                            [IQL_T_UNSIGNED] = QT_UINT,
+                                            [IQL_T_STRING] = QT_STRING,
                                             [IQL_T_BOOLEAN] = QT_BOOL};
             if (e->u.ref.type >= IQL_T_FLOAT && e->u.ref.type <= IQL_T_BOOLEAN) {
                 qexpr *cst = nx(c, QX_CAST);
@@ -248,18 +254,29 @@ static qexpr *tr_expr(tctx *c, const iql_expr *e) {
         case IQL_X_BINARY: {
             iql_op op = e->u.bin.op;
             switch (op) {
-                case IQL_OP_EQ: return tr_compare(c, e, QOP_EQ);
-                case IQL_OP_NEQ: return tr_compare(c, e, QOP_NE);
-                case IQL_OP_LT: return tr_compare(c, e, QOP_LT);
-                case IQL_OP_LTE: return tr_compare(c, e, QOP_LE);
-                case IQL_OP_GT: return tr_compare(c, e, QOP_GT);
-                case IQL_OP_GTE: return tr_compare(c, e, QOP_GE);
-                case IQL_OP_EQREGEX: return tr_regex(c, e, false);
-                case IQL_OP_NEQREGEX: return tr_regex(c, e, true);
-                default: break;
+                case IQL_OP_EQ:
+                    return tr_compare(c, e, QOP_EQ);
+                case IQL_OP_NEQ:
+                    return tr_compare(c, e, QOP_NE);
+                case IQL_OP_LT:
+                    return tr_compare(c, e, QOP_LT);
+                case IQL_OP_LTE:
+                    return tr_compare(c, e, QOP_LE);
+                case IQL_OP_GT:
+                    return tr_compare(c, e, QOP_GT);
+                case IQL_OP_GTE:
+                    return tr_compare(c, e, QOP_GE);
+                case IQL_OP_EQREGEX:
+                    return tr_regex(c, e, false);
+                case IQL_OP_NEQREGEX:
+                    return tr_regex(c, e, true);
+                default:
+                    break;
             }
-            static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD, [IQL_OP_SUB] = QOP_SUB,
-                                        [IQL_OP_MUL] = QOP_MUL, [IQL_OP_DIV] = QOP_DIV,
+            static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD,
+                                        [IQL_OP_SUB] = QOP_SUB,
+                                        [IQL_OP_MUL] = QOP_MUL,
+                                        [IQL_OP_DIV] = QOP_DIV,
                                         [IQL_OP_MOD] = QOP_MOD};
             if (op > IQL_OP_MOD) {
                 fail(c, SILT_EINVAL, "operator %s is not supported", influxql_op_str(op));
@@ -363,7 +380,9 @@ static void expr_name(const iql_expr *e, buf *b) {
     }
 }
 
-static bool numeric(lp_type t) { return t == LP_FLOAT || t == LP_INT || t == LP_UINT; }
+static bool numeric(lp_type t) {
+    return t == LP_FLOAT || t == LP_INT || t == LP_UINT;
+}
 
 /* Does name match the pattern of a regex argument / wildcard? */
 static bool name_matches(tctx *c, const iql_expr *pat, const char *name) {
@@ -441,8 +460,10 @@ static qexpr *tr_agg_expr(tctx *c, const iql_expr *e) {
     if (e->kind == IQL_X_BINARY && e->u.bin.op <= IQL_OP_MOD) {
         qexpr *l = tr_agg_expr(c, e->u.bin.l), *r = tr_agg_expr(c, e->u.bin.r);
         if (!l || !r) return NULL;
-        static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD, [IQL_OP_SUB] = QOP_SUB,
-                                    [IQL_OP_MUL] = QOP_MUL, [IQL_OP_DIV] = QOP_DIV,
+        static const qop arith[] = {[IQL_OP_ADD] = QOP_ADD,
+                                    [IQL_OP_SUB] = QOP_SUB,
+                                    [IQL_OP_MUL] = QOP_MUL,
+                                    [IQL_OP_DIV] = QOP_DIV,
                                     [IQL_OP_MOD] = QOP_MOD};
         if (e->u.bin.op == IQL_OP_DIV) {
             qexpr *cst = nx(c, QX_CAST);
@@ -482,8 +503,12 @@ static void build_fields(tctx *c, const iql_select *s, const bool *grouped, bool
             for (size_t k = 0; k < t->n_cols; k++) {
                 const query_column *col = &t->cols[k];
                 if (col->kind == QCOL_TIME || grouped[k]) continue;
-                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_FIELD && col->kind != QCOL_FIELD) continue;
-                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_TAG && col->kind != QCOL_TAG) continue;
+                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_FIELD &&
+                    col->kind != QCOL_FIELD)
+                    continue;
+                if (e->kind == IQL_X_WILDCARD && e->u.wildcard == IQL_T_TAG &&
+                    col->kind != QCOL_TAG)
+                    continue;
                 if (e->kind == IQL_X_REGEX && !name_matches(c, e, col->name)) continue;
                 names[n++] = col->name;
             }
@@ -517,8 +542,10 @@ static void build_fields(tctx *c, const iql_select *s, const bool *grouped, bool
         qexpr *x = agg ? tr_agg_expr(c, e) : tr_expr(c, e);
         if (!x) break;
         buf_reset(&nb);
-        if (aliased) buf_append(&nb, f->alias.p, f->alias.n);
-        else expr_name(e, &nb);
+        if (aliased)
+            buf_append(&nb, f->alias.p, f->alias.n);
+        else
+            expr_name(e, &nb);
         if (!nb.len) buf_puts(&nb, "expr");
         fields_add(c, out, x, arena_strndup(c->a, (const char *)nb.p, nb.len));
     }
@@ -551,7 +578,7 @@ typedef struct series_sink {
     const char *measurement;
     const qout_col *cols;
     size_t n_cols, n_tags, n_out;
-    bool has_time;     /* a time column from the plan (raw rows or GROUP BY time) */
+    bool has_time;      /* a time column from the plan (raw rows or GROUP BY time) */
     int64_t const_time; /* !has_time: every row's time */
     const char **tag_keys;
     bool tags_in_output; /* the statement groups by tags: series carry "tags" */
@@ -563,13 +590,13 @@ typedef struct series_sink {
     double fill_f;
     int64_t fill_i;
     bool fill_is_int;
-    int64_t interval, origin; /* bucket = origin + k * interval */
+    int64_t interval, origin;          /* bucket = origin + k * interval */
     int64_t first_bucket, last_bucket; /* of the WHERE range; INT64_MIN / MAX: unbounded */
     bool desc;
     /* state */
     bool in_series, series_open, series_skipped;
     int64_t series_index, rows_in_series;
-    buf cur_tags;       /* the current series' tag values, each as u32 length + bytes */
+    buf cur_tags;        /* the current series' tag values, each as u32 length + bytes */
     int64_t next_bucket; /* the next bucket the current series must show */
     bool have_next;
     /* fill(previous): the last row's output values */
@@ -590,14 +617,22 @@ typedef struct series_sink {
 
 static v1_type v1_of(qtype t) {
     switch (t) {
-        case QT_BOOL: return V1_BOOL;
-        case QT_INT: return V1_INT;
-        case QT_UINT: return V1_UINT;
-        case QT_FLOAT: return V1_FLOAT;
-        case QT_STRING: return V1_STRING;
-        case QT_TIME: return V1_TIME;
-        case QT_INTERVAL: return V1_INT;
-        default: return V1_NULL;
+        case QT_BOOL:
+            return V1_BOOL;
+        case QT_INT:
+            return V1_INT;
+        case QT_UINT:
+            return V1_UINT;
+        case QT_FLOAT:
+            return V1_FLOAT;
+        case QT_STRING:
+            return V1_STRING;
+        case QT_TIME:
+            return V1_TIME;
+        case QT_INTERVAL:
+            return V1_INT;
+        default:
+            return V1_NULL;
     }
 }
 
@@ -830,7 +865,7 @@ static void qctx_init(irun *r, qctx *q, silt_err *err) {
     q->sql_len = 0;
     q->now_ns = r->now_ns;
     q->max_memory_bytes = r->opts && r->opts->max_memory_bytes ? r->opts->max_memory_bytes
-                                                                : QUERY_DEFAULT_MEMORY_BYTES;
+                                                               : QUERY_DEFAULT_MEMORY_BYTES;
     q->err = err;
     arena_init(&q->arena, 16 * 1024);
 }
@@ -842,9 +877,13 @@ static void qctx_fini(irun *r, qctx *q) {
     arena_fini(&q->arena);
 }
 
-static qselect_item item(qexpr *e, const char *alias) { return (qselect_item){e, alias}; }
+static qselect_item item(qexpr *e, const char *alias) {
+    return (qselect_item){e, alias};
+}
 
-static qexpr *ordinal(tctx *c, size_t k) { return lit_int(c, (int64_t)k, QT_INT); }
+static qexpr *ordinal(tctx *c, size_t k) {
+    return lit_int(c, (int64_t)k, QT_INT);
+}
 
 /* The scan node of a plan (the leaf), for its time range. */
 static const qplan *plan_scan(const qplan *p) {
@@ -862,13 +901,16 @@ static void sink_ready(void *arg, const qplan *plan) {
     int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
     if (!s->has_time) s->const_time = t_min == INT64_MIN ? 0 : t_min;
     if (s->fill_on) {
-        s->first_bucket = t_min == INT64_MIN ? INT64_MIN : floor_bucket(t_min, s->interval, s->origin);
-        s->last_bucket = t_max == INT64_MAX ? INT64_MAX : floor_bucket(t_max, s->interval, s->origin);
+        s->first_bucket =
+            t_min == INT64_MIN ? INT64_MIN : floor_bucket(t_min, s->interval, s->origin);
+        s->last_bucket =
+            t_max == INT64_MAX ? INT64_MAX : floor_bucket(t_max, s->interval, s->origin);
     }
 }
 
 /* Append to list the field columns an expression reads. */
-static void field_refs(const query_table *t, const qexpr *e, const char **list, size_t *n, size_t cap) {
+static void field_refs(const query_table *t, const qexpr *e, const char **list, size_t *n,
+                       size_t cap) {
     if (!e) return;
     switch (e->kind) {
         case QX_COLUMN:
@@ -922,9 +964,11 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
         for (size_t k = 0; k < tbl.n_cols; k++) {
             if (tbl.cols[k].kind != QCOL_TAG) continue;
             bool m2 = false;
-            if (dim->kind == IQL_DIM_WILDCARD) m2 = true;
+            if (dim->kind == IQL_DIM_WILDCARD)
+                m2 = true;
             else if (dim->kind == IQL_DIM_TAG)
-                m2 = strlen(tbl.cols[k].name) == dim->name.n && !memcmp(tbl.cols[k].name, dim->name.p, dim->name.n);
+                m2 = strlen(tbl.cols[k].name) == dim->name.n &&
+                     !memcmp(tbl.cols[k].name, dim->name.p, dim->name.n);
             else {
                 iql_expr pat = {.kind = IQL_X_REGEX, .u.s = dim->name};
                 m2 = name_matches(&c, &pat, tbl.cols[k].name);
@@ -964,7 +1008,8 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     size_t ni = 0;
     for (size_t k = 0; k < n_gtags; k++) st.items[ni++] = item(col_ref(&c, gtags[k]), gtags[k]);
     bool has_time = !agg || sel->group_time;
-    if (!agg) st.items[ni++] = item(col_ref(&c, "time"), "time");
+    if (!agg)
+        st.items[ni++] = item(col_ref(&c, "time"), "time");
     else if (sel->group_time) {
         qexpr *args[3] = {lit_int(&c, sel->group_time->interval_ns, QT_INTERVAL),
                           col_ref(&c, "time"), lit_int(&c, sel->group_time->offset_ns, QT_TIME)};
@@ -1013,13 +1058,19 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     if (n_keys) {
         st.order = arena_alloc(c.a, n_keys * sizeof *st.order);
         for (size_t k = 0; k < n_keys; k++)
-            st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1), .desc = has_time && k == n_gtags && desc};
+            st.order[k] =
+                (qorder_item){.expr = ordinal(&c, k + 1), .desc = has_time && k == n_gtags && desc};
         st.n_order = n_keys;
     }
     bool fill_on = agg && sel->group_time && sel->fill != IQL_FILL_NONE;
     if (!n_gtags && !fill_on) { /* one series: LIMIT and OFFSET are SQL's */
         st.limit = sel->limit > 0 ? sel->limit : -1;
         st.offset = sel->offset;
+    } else if (!fill_on && has_time && sel->limit > 0 && sel->offset >= 0 &&
+               sel->limit <= INT64_MAX - sel->offset) {
+        /* per-series LIMIT: the sort keeps the first offset + limit rows of each series */
+        st.n_part_keys = n_gtags;
+        st.part_limit = sel->offset + sel->limit;
     }
     if (sel->fill == IQL_FILL_LINEAR && fill_on) {
         rc = SILT_FAIL(r->err, SILT_EINVAL, "fill(linear) is not supported yet");
@@ -1053,7 +1104,8 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     }
     s.col_names = arena_alloc(c.a, (f.n + 1) * sizeof *s.col_names);
     s.col_names[0] = (str_view){"time", 4};
-    for (size_t k = 0; k < f.n; k++) s.col_names[1 + k] = (str_view){f.v[k].name, strlen(f.v[k].name)};
+    for (size_t k = 0; k < f.n; k++)
+        s.col_names[1 + k] = (str_view){f.v[k].name, strlen(f.v[k].name)};
     s.types = arena_alloc(c.a, (f.n + 1) * sizeof *s.types);
     s.prev_valid = arena_alloc(c.a, f.n + 1);
     s.prev_f = arena_alloc(c.a, (f.n + 1) * sizeof(double));
@@ -1112,7 +1164,8 @@ static int measurements(irun *r, arena *a, const iql_source *srcs, size_t n_srcs
         bool keep = n_srcs == 0;
         for (size_t s = 0; s < n_srcs && !keep; s++) {
             if (srcs[s].kind == IQL_SRC_MEASUREMENT)
-                keep = strlen(names[i]) == srcs[s].name.n && !memcmp(names[i], srcs[s].name.p, srcs[s].name.n);
+                keep = strlen(names[i]) == srcs[s].name.n &&
+                       !memcmp(names[i], srcs[s].name.p, srcs[s].name.n);
             else if (srcs[s].kind == IQL_SRC_REGEX) {
                 iql_expr pat = {.kind = IQL_X_REGEX, .u.s = srcs[s].name};
                 keep = name_matches(&c, &pat, names[i]);
@@ -1123,7 +1176,8 @@ static int measurements(irun *r, arena *a, const iql_source *srcs, size_t n_srcs
                 iql_expr pat = {.kind = IQL_X_REGEX, .u.s = with->name};
                 keep = name_matches(&c, &pat, names[i]);
             } else {
-                keep = strlen(names[i]) == with->name.n && !memcmp(names[i], with->name.p, with->name.n);
+                keep = strlen(names[i]) == with->name.n &&
+                       !memcmp(names[i], with->name.p, with->name.n);
             }
         }
         if (keep) res[k++] = arena_strndup(a, names[i], strlen(names[i]));
@@ -1160,8 +1214,9 @@ static int collect_rows(void *arg, const query_vec *const *vecs, const uint32_t 
         for (size_t c = 0; c < s->n_cols; c++) {
             const query_vec *v = vecs[c];
             uint32_t i = sel[k];
-            s->v[s->n_rows * s->n_cols + c] =
-                v->str && (!v->valid || v->valid[i]) ? arena_strndup(s->a, v->str[i].p, v->str[i].n) : NULL;
+            s->v[s->n_rows * s->n_cols + c] = v->str && (!v->valid || v->valid[i])
+                                                  ? arena_strndup(s->a, v->str[i].p, v->str[i].n)
+                                                  : NULL;
         }
         s->n_rows++;
     }
@@ -1212,12 +1267,18 @@ out:
 
 static const char *field_type_name(lp_type t) {
     switch (t) {
-        case LP_FLOAT: return "float";
-        case LP_INT: return "integer";
-        case LP_UINT: return "unsigned";
-        case LP_STRING: return "string";
-        case LP_BOOL: return "boolean";
-        default: return "unknown";
+        case LP_FLOAT:
+            return "float";
+        case LP_INT:
+            return "integer";
+        case LP_UINT:
+            return "unsigned";
+        case LP_STRING:
+            return "string";
+        case LP_BOOL:
+            return "boolean";
+        default:
+            return "unknown";
     }
 }
 
@@ -1243,7 +1304,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
             str_view sv[3] = {{"autogen", 7}, {"0s", 2}, {"168h0m0s", 8}};
             int64_t one = 1;
             uint8_t yes = 1;
-            query_vec v[5] = {{.str = &sv[0]}, {.str = &sv[1]}, {.str = &sv[2]}, {.i64 = &one}, {.b = &yes}};
+            query_vec v[5] = {
+                {.str = &sv[0]}, {.str = &sv[1]}, {.str = &sv[2]}, {.i64 = &one}, {.b = &yes}};
             const query_vec *vp[5] = {&v[0], &v[1], &v[2], &v[3], &v[4]};
             const v1_type t[5] = {V1_STRING, V1_STRING, V1_STRING, V1_INT, V1_BOOL};
             query_v1_row(w, vp, t, 5, 0);
@@ -1251,7 +1313,9 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
             return SILT_OK;
         }
         case IQL_STMT_SHOW_MEASUREMENTS: {
-            if (sh->where) return SILT_FAIL(r->err, SILT_EINVAL, "SHOW MEASUREMENTS WHERE is not supported yet");
+            if (sh->where)
+                return SILT_FAIL(r->err, SILT_EINVAL,
+                                 "SHOW MEASUREMENTS WHERE is not supported yet");
             if ((rc = measurements(r, a, NULL, 0, sh->with_measurement, &ms, &nm)) < 0) return rc;
             bool open = false;
             for (size_t i = 0; i < nm; i++) {
@@ -1269,7 +1333,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
         case IQL_STMT_SHOW_TAG_KEYS:
         case IQL_STMT_SHOW_FIELD_KEYS: {
             bool tags = st->kind == IQL_STMT_SHOW_TAG_KEYS;
-            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0)
+                return rc;
             for (size_t i = 0; i < nm; i++) {
                 query_table t = {0};
                 if ((rc = r->src->table_schema(r->src, r->db, ms[i], &t, r->err)) < 0) {
@@ -1297,7 +1362,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
                     }
                 bool open = false;
                 for (size_t k = 0; k < n; k++) {
-                    if ((int64_t)k < offset || (limit > 0 && (int64_t)k >= offset + limit)) continue;
+                    if ((int64_t)k < offset || (limit > 0 && (int64_t)k >= offset + limit))
+                        continue;
                     if (!open) {
                         const char *cols[] = {tags ? "tagKey" : "fieldKey", "fieldType"};
                         series_strs(w, ms[i], cols, tags ? 1 : 2);
@@ -1311,7 +1377,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
             return SILT_OK;
         }
         case IQL_STMT_SHOW_TAG_VALUES: {
-            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0)
+                return rc;
             tctx c = {.a = a, .err = r->err};
             for (size_t i = 0; i < nm; i++) {
                 query_table t = {0};
@@ -1328,13 +1395,15 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
                     switch (sh->key_op) {
                         case IQL_KEY_EQ:
                         case IQL_KEY_NEQ: {
-                            bool eq = sh->n_keys && strlen(name) == sh->keys[0].n && !memcmp(name, sh->keys[0].p, sh->keys[0].n);
+                            bool eq = sh->n_keys && strlen(name) == sh->keys[0].n &&
+                                      !memcmp(name, sh->keys[0].p, sh->keys[0].n);
                             keep = sh->key_op == IQL_KEY_EQ ? eq : !eq;
                             break;
                         }
                         case IQL_KEY_IN:
                             for (size_t x = 0; x < sh->n_keys; x++)
-                                keep |= strlen(name) == sh->keys[x].n && !memcmp(name, sh->keys[x].p, sh->keys[x].n);
+                                keep |= strlen(name) == sh->keys[x].n &&
+                                        !memcmp(name, sh->keys[x].p, sh->keys[x].n);
                             break;
                         case IQL_KEY_EQREGEX:
                         case IQL_KEY_NEQREGEX: {
@@ -1353,7 +1422,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
                 int64_t idx = 0;
                 for (size_t k = 0; k < nk; k++) {
                     str_rows rows = {0};
-                    if ((rc = distinct_rows(r, ms[i], &keys[k], 1, sh->where, true, a, &rows)) < 0) return rc;
+                    if ((rc = distinct_rows(r, ms[i], &keys[k], 1, sh->where, true, a, &rows)) < 0)
+                        return rc;
                     for (size_t x = 0; x < rows.n_rows; x++, idx++) {
                         if (idx < offset || (limit > 0 && idx >= offset + limit)) continue;
                         if (!open) {
@@ -1370,7 +1440,8 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
             return SILT_OK;
         }
         case IQL_STMT_SHOW_SERIES: {
-            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0) return rc;
+            if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0)
+                return rc;
             bool open = false;
             int64_t idx = 0;
             buf key = {0};
@@ -1386,11 +1457,13 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
                 const char **tags = arena_alloc(a, (t.n_cols + 1) * sizeof *tags);
                 size_t nt = 0;
                 for (size_t k = 0; k < t.n_cols; k++)
-                    if (t.cols[k].kind == QCOL_TAG) tags[nt++] = arena_strndup(a, t.cols[k].name, strlen(t.cols[k].name));
+                    if (t.cols[k].kind == QCOL_TAG)
+                        tags[nt++] = arena_strndup(a, t.cols[k].name, strlen(t.cols[k].name));
                 r->src->table_release(r->src, &t);
                 qsort(tags, nt, sizeof *tags, cmp_cstr);
                 str_rows rows = {0};
-                if (nt && (rc = distinct_rows(r, ms[i], tags, nt, sh->where, false, a, &rows)) < 0) break;
+                if (nt && (rc = distinct_rows(r, ms[i], tags, nt, sh->where, false, a, &rows)) < 0)
+                    break;
                 if (!nt) rows.n_rows = 1; /* a measurement without tags: one series */
                 for (size_t x = 0; x < rows.n_rows; x++, idx++) {
                     if (idx < offset || (limit > 0 && idx >= offset + limit)) continue;
@@ -1433,7 +1506,8 @@ static int run_select(irun *r, const iql_select *sel, arena *a) {
         if (sel->sources[i].kind == IQL_SRC_SUBQUERY)
             return SILT_FAIL(r->err, SILT_EINVAL, "subqueries are not supported yet");
     bool only_names = true;
-    for (size_t i = 0; i < sel->n_sources; i++) only_names &= sel->sources[i].kind == IQL_SRC_MEASUREMENT;
+    for (size_t i = 0; i < sel->n_sources; i++)
+        only_names &= sel->sources[i].kind == IQL_SRC_MEASUREMENT;
     int rc;
     if (only_names) {
         ms = arena_alloc(a, (sel->n_sources + 1) * sizeof *ms);
@@ -1468,7 +1542,8 @@ static int run_stmt_one(irun *r, const iql_stmt *st, arena *a) {
         case IQL_STMT_SELECT:
             return run_select(r, st->u.select, a);
         case IQL_STMT_SHOW_DATABASES: {
-            if (!r->src->list_dbs) return SILT_FAIL(r->err, SILT_EINVAL, "SHOW DATABASES is not available");
+            if (!r->src->list_dbs)
+                return SILT_FAIL(r->err, SILT_EINVAL, "SHOW DATABASES is not available");
             char **names = NULL;
             size_t n = 0;
             int rc = r->src->list_dbs(r->src, &names, &n, r->err);
@@ -1494,8 +1569,9 @@ static int run_stmt_one(irun *r, const iql_stmt *st, arena *a) {
             return SILT_FAIL(r->err, SILT_EINVAL, "EXPLAIN is not supported yet");
         case IQL_STMT_CREATE_DATABASE:
             /* InfluxDB 3 (and silt) create a database on its first write */
-            return SILT_FAIL(r->err, SILT_EINVAL,
-                             "CREATE DATABASE is not supported yet: a database is created by its first write");
+            return SILT_FAIL(
+                r->err, SILT_EINVAL,
+                "CREATE DATABASE is not supported yet: a database is created by its first write");
         default:
             return SILT_FAIL(r->err, SILT_EINVAL, "this statement is not supported yet");
     }
@@ -1514,13 +1590,15 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
     v1_writer w;
     query_influxql_opts o = opts ? *opts : (query_influxql_opts){0};
     query_v1_init(&w, out, o.epoch, o.chunked, o.chunk_size);
-    irun r = {.src = src, .opts = &o, .w = &w, .now_ns = o.now_ns ? o.now_ns : time_now_ns(), .err = err};
+    irun r = {
+        .src = src, .opts = &o, .w = &w, .now_ns = o.now_ns ? o.now_ns : time_now_ns(), .err = err};
     query_v1_begin(&w);
     for (size_t i = 0; i < parsed.n_stmts; i++) {
         const iql_stmt *st = parsed.stmts[i];
         /* the database: ON db of SHOW statements, db of the first FROM source, or ?db= */
         const char *sdb = db && *db ? db : NULL;
-        if (st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE && st->u.show.db.n)
+        if (st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE &&
+            st->u.show.db.n)
             sdb = arena_strndup(&a, st->u.show.db.p, st->u.show.db.n);
         if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
             sdb = arena_strndup(&a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);
@@ -1529,19 +1607,23 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
         r.err = &serr;
         int src_rc = SILT_OK;
         if (needs_db(st)) {
-            if (!sdb) src_rc = SILT_FAIL(&serr, SILT_EINVAL, "database name required");
+            if (!sdb)
+                src_rc = SILT_FAIL(&serr, SILT_EINVAL, "database name required");
             else if (src->db_exists(src, sdb) != SILT_OK)
                 src_rc = SILT_FAIL(&serr, SILT_ENOTFOUND, "database not found: %s", sdb);
         }
         if (src_rc == SILT_OK) {
             query_v1_stmt_begin(&w, (int)i);
             src_rc = run_stmt_one(&r, st, &a);
-            if (src_rc >= 0) query_v1_stmt_end(&w);
-            else query_v1_stmt_abort(&w); /* the error object takes its place */
+            if (src_rc >= 0)
+                query_v1_stmt_end(&w);
+            else
+                query_v1_stmt_abort(&w); /* the error object takes its place */
         }
         if (src_rc < 0) query_v1_stmt_error(&w, (int)i, serr.msg);
         if (o.max_result_bytes && out->len > o.max_result_bytes) {
-            rc = SILT_FAIL(err, SILT_ELIMIT, "the result is larger than %zu bytes", o.max_result_bytes);
+            rc = SILT_FAIL(err, SILT_ELIMIT, "the result is larger than %zu bytes",
+                           o.max_result_bytes);
             break;
         }
     }

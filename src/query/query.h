@@ -77,9 +77,24 @@ typedef struct query_batch {
     const query_vec *cols; /* one per requested column, in request order */
 } query_batch;
 
-/* What to scan: columns by index into the table's query_table.cols, and a time range the
- * source may use to skip data (rows outside [t_min, t_max] may still be delivered; the
- * executor filters them). */
+/* A condition on one tag column that a scan may use to skip data: rows whose value v of the
+ * tag (NULL when the row has no such tag) gives match(arg, v) == false are not wanted. The
+ * executor evaluates the full predicate anyway, so a source may deliver such rows; it only
+ * saves work (a Parquet file is pruned by page statistics and its dictionary, so a query for
+ * one host decodes that host's pages alone). When `in` is set, match(v) is exactly
+ * "v is not NULL and equals one of in[0..n_in)", so min/max statistics can prune too. match
+ * is called on the scanning thread, a few times per file (once per dictionary entry). */
+typedef struct query_tag_filter {
+    size_t col; /* index into the table's columns (a QCOL_TAG) */
+    bool (*match)(const void *arg, const str_view *v);
+    const void *arg;
+    const str_view *in;
+    size_t n_in;
+} query_tag_filter;
+
+/* What to scan: columns by index into the table's query_table.cols, and a time range and tag
+ * filters the source may use to skip data (rows outside [t_min, t_max] or not matching the
+ * filters may still be delivered; the executor filters them). */
 typedef struct query_scan_req {
     const char *db;
     const char *table;
@@ -88,6 +103,13 @@ typedef struct query_scan_req {
     const size_t *col_idx;
     size_t n_cols;
     int64_t t_min, t_max; /* inclusive */
+    const query_tag_filter *filters;
+    size_t n_filters;
+    /* Per requested column (NULL: none): true when only its NULLs matter (the argument of
+     * count(x), or a column scanned to count rows). A source may then deliver any values with
+     * the right validity; a Parquet file answers such a column from its statistics when the
+     * chunk has no NULLs, without decoding it. */
+    const bool *count_only;
 } query_scan_req;
 
 enum { QUERY_SCAN_CONTINUE = 0, QUERY_SCAN_STOP = 1 };
@@ -107,8 +129,8 @@ struct query_source {
                        silt_err *err);
     /* Describe a table. SILT_ENOTFOUND if db or table does not exist. Columns are sorted by
      * name (as InfluxDB 3 presents them). Release with table_release. */
-    int (*table_schema)(const query_source *s, const char *db, const char *table,
-                        query_table *out, silt_err *err);
+    int (*table_schema)(const query_source *s, const char *db, const char *table, query_table *out,
+                        silt_err *err);
     void (*table_release)(const query_source *s, query_table *t);
     /* Scan: calls fn for each batch (at most a few thousand rows each). Rows of one series and
      * time appear once (the source has already merged duplicates, last write wins). Any
@@ -133,11 +155,12 @@ struct query_part {
     int64_t min_time, max_time; /* of the part's rows (inclusive) */
     uint64_t n_rows;            /* estimate, for planning */
     void *ctx;
-    /* Scan the part's rows in [t_min, t_max] for the table's columns col_idx (indexes into
-     * t->cols, matched by name: a column the part lacks arrives as all NULL). Same batch
-     * rules as query_source.scan. */
-    int (*scan)(query_part *p, const query_table *t, const size_t *col_idx, size_t n_cols,
-                int64_t t_min, int64_t t_max, query_batch_fn fn, void *arg, silt_err *err);
+    /* Scan the part's rows in [req->t_min, req->t_max] (and matching req's tag filters, which
+     * it may use to skip data) for the table's columns req->col_idx (indexes into t->cols,
+     * matched by name: a column the part lacks arrives as all NULL). req->db, table and
+     * schema are not used. Same batch rules as query_source.scan. */
+    int (*scan)(query_part *p, const query_table *t, const query_scan_req *req, query_batch_fn fn,
+                void *arg, silt_err *err);
     void (*release)(query_part *p); /* may be NULL */
 };
 

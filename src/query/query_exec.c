@@ -24,6 +24,8 @@
  */
 #include "query_int.h"
 
+#include "../util/hmap.h"
+
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------ predicate kernels */
@@ -256,17 +258,29 @@ typedef struct sortbuf {
     uint8_t **valid; /* per column */
     uint64_t *seq;   /* arrival order, for stability */
     uint64_t next_seq;
-    arena strings;    /* bytes of string values */
-    size_t raw_bytes; /* value bytes held, for the memory guards */
+    arena strings;      /* bytes of string values */
+    size_t raw_bytes;   /* value bytes held, for the memory guards */
     size_t arena_bytes; /* string bytes ever copied into `strings` (live or replaced) */
-    size_t keep;      /* top-N: rows worth keeping (SIZE_MAX: all) */
-    uint32_t *heap;   /* top-N heap mode: slots ordered as a max-heap, worst row at [0] */
+    size_t keep;        /* top-N: rows worth keeping (SIZE_MAX: all) */
+    uint32_t *heap;     /* top-N heap mode: slots ordered as a max-heap, worst row at [0] */
+    /* partitioned top-N (a per-series LIMIT): at most part_keep rows per distinct value of
+     * the first part_n keys; pslot[pid * part_keep + j] are partition pid's slots */
+    size_t part_n, part_keep;
+    hmap parts;
+    arena part_keys;
+    uint32_t *pslot, *pcount;
+    size_t n_parts, cap_parts;
+    buf pkey, last_pkey;
+    uint32_t last_pid;
 } sortbuf;
 
 /* Top-N up to this many rows keeps a bounded heap (one comparison rejects a row that cannot
  * make the result, nothing is copied); larger LIMITs cut the buffer to the best rows
  * whenever it doubles. */
 #define SORT_HEAP_MAX_ROWS 65536
+/* A per-partition limit up to this many rows scans the partition's slots for its worst row;
+ * larger ones sort everything. */
+#define SORT_PART_MAX_ROWS 64
 
 static void sb_init(sortbuf *sb, const qplan *p, size_t keep) {
     memset(sb, 0, sizeof *sb);
@@ -290,6 +304,14 @@ static void sb_fini(sortbuf *sb) {
     free(sb->seq);
     free(sb->heap);
     arena_fini(&sb->strings);
+    if (sb->part_n) {
+        hmap_free(&sb->parts);
+        arena_fini(&sb->part_keys);
+        free(sb->pslot);
+        free(sb->pcount);
+        buf_free(&sb->pkey);
+        buf_free(&sb->last_pkey);
+    }
     memset(sb, 0, sizeof *sb);
 }
 
@@ -306,8 +328,8 @@ static void sb_reserve(sortbuf *sb, size_t need) {
 }
 
 /* Copy rows sel[0..n) of v (column c) into slots at..at+n. Returns the value bytes copied. */
-static size_t sb_put_rows(sortbuf *sb, size_t c, size_t at, const query_vec *v,
-                          const uint32_t *sel, size_t n) {
+static size_t sb_put_rows(sortbuf *sb, size_t c, size_t at, const query_vec *v, const uint32_t *sel,
+                          size_t n) {
     qtype t = sb->cols[c].type;
     const void *src = vec_data(v, t);
     uint8_t *valid = sb->valid[c] + at;
@@ -520,10 +542,10 @@ static void sb_compact(sortbuf *sb) {
 
 typedef struct stage {
     const qplan *p;
-    qhagg *h;       /* QPL_AGGREGATE, QPL_DISTINCT */
-    sortbuf sb;     /* QPL_SORT */
+    qhagg *h;   /* QPL_AGGREGATE, QPL_DISTINCT */
+    sortbuf sb; /* QPL_SORT */
     bool sb_init;
-    int64_t skip;   /* QPL_LIMIT: offset rows still to drop */
+    int64_t skip;      /* QPL_LIMIT: offset rows still to drop */
     int64_t remaining; /* QPL_LIMIT: rows still to emit; -1: no limit */
 } stage;
 
@@ -533,8 +555,8 @@ typedef struct qrun {
     const qplan *root;
     stage *st;
     size_t n_st;
-    arena batch; /* per-batch scratch, reset between scan batches */
-    arena emit;  /* per-chunk scratch of blocking stages' output */
+    arena batch;       /* per-batch scratch, reset between scan batches */
+    arena emit;        /* per-chunk scratch of blocking stages' output */
     size_t sort_guard; /* sort buffer bytes that prove the result is too big */
     int rc;
 } qrun;
@@ -593,14 +615,209 @@ static void sort_heap_rows(sortbuf *sb, const query_batch *b, const uint32_t *se
     if (sb->arena_bytes > 2 * sb->raw_bytes + ((size_t)1 << 20)) sb_compact(sb);
 }
 
+/* Overwrite slot `at` with row i of the batch, copying a string only when it differs from
+ * the slot's (rows of one series share their tags, so replacing a series' row copies none). */
+static void sb_overwrite(sortbuf *sb, size_t at, const query_batch *b, uint32_t i) {
+    for (size_t c = 0; c < sb->n_cols; c++) {
+        const query_vec *v = &b->cols[c];
+        if (sb->cols[c].type == QT_STRING && sb->valid[c][at] && vec_data(v, QT_STRING) &&
+            (!v->valid || v->valid[i])) {
+            str_view old = ((const str_view *)sb->data[c])[at], x = v->str[i];
+            if (old.n == x.n && (!x.n || !memcmp(old.p, x.p, x.n))) continue;
+        }
+        size_t was = sb->cols[c].type == QT_STRING
+                         ? ((const str_view *)sb->data[c])[at].n + sizeof(str_view)
+                         : 0;
+        sb->raw_bytes = sb->raw_bytes > was ? sb->raw_bytes - was : 0;
+        size_t now = sb_put_rows(sb, c, at, v, &i, 1);
+        if (sb->cols[c].type == QT_STRING) sb->raw_bytes += now;
+    }
+}
+
+/* Copy the live strings into a fresh arena (slots keep their places), dropping the bytes of
+ * replaced values. */
+static void sb_restring(sortbuf *sb) {
+    arena fresh;
+    arena_init(&fresh, 64 * 1024);
+    sb->arena_bytes = 0;
+    for (size_t c = 0; c < sb->n_cols; c++) {
+        if (sb->cols[c].type != QT_STRING) continue;
+        str_view *d = sb->data[c];
+        for (size_t k = 0; k < sb->n; k++)
+            if (sb->valid[c][k] && d[k].n) {
+                d[k].p = arena_strndup(&fresh, d[k].p, d[k].n);
+                sb->arena_bytes += d[k].n;
+            }
+    }
+    arena_fini(&sb->strings);
+    sb->strings = fresh;
+}
+
+/* Value of key column c equal in rows i and j of the batch (NULLs equal each other). */
+static bool batch_key_eq(const sortbuf *sb, const query_batch *b, uint32_t c, uint32_t i,
+                         uint32_t j) {
+    const query_vec *v = &b->cols[c];
+    qtype t = sb->cols[c].type;
+    const void *src = vec_data(v, t);
+    bool vi = src && (!v->valid || v->valid[i]), vj = src && (!v->valid || v->valid[j]);
+    if (!vi || !vj) return vi == vj;
+    switch (t) {
+        case QT_STRING:
+            return v->str[i].n == v->str[j].n &&
+                   (!v->str[i].n || !memcmp(v->str[i].p, v->str[j].p, v->str[i].n));
+        case QT_BOOL:
+            return (v->b[i] != 0) == (v->b[j] != 0);
+        default: /* 8-byte values: equal bits (a float NaN never repeats a partition) */
+            return ((const int64_t *)src)[i] == ((const int64_t *)src)[j];
+    }
+}
+
+/* Row i before (-1) or after (1) row j of the batch in the sort order, 0 if the keys tie. */
+static int batch_cmp(const sortbuf *sb, const query_batch *b, uint32_t i, uint32_t j) {
+    for (size_t k = 0; k < sb->n_keys; k++) {
+        const qsort_key *key = &sb->keys[k];
+        const query_vec *v = &b->cols[key->col];
+        qtype t = sb->cols[key->col].type;
+        const void *src = vec_data(v, t);
+        bool vi = src && (!v->valid || v->valid[i]), vj = src && (!v->valid || v->valid[j]);
+        if (!vi || !vj) {
+            if (vi == vj) continue;
+            return !vi ? (key->nulls_first ? -1 : 1) : (key->nulls_first ? 1 : -1);
+        }
+        int r;
+        switch (t) {
+            case QT_BOOL:
+                r = (int)(v->b[i] != 0) - (int)(v->b[j] != 0);
+                break;
+            case QT_UINT:
+                r = v->u64[i] < v->u64[j] ? -1 : v->u64[i] > v->u64[j];
+                break;
+            case QT_FLOAT: {
+                double x = v->f64[i], y = v->f64[j];
+                bool nx = x != x, ny = y != y;
+                r = nx || ny ? (int)nx - (int)ny : x < y ? -1 : x > y;
+                break;
+            }
+            case QT_STRING:
+                r = sv_cmp(v->str[i], v->str[j]);
+                r = r < 0 ? -1 : r > 0;
+                break;
+            default: {
+                const int64_t *d = src;
+                r = d[i] < d[j] ? -1 : d[i] > d[j];
+                break;
+            }
+        }
+        if (r) return key->desc ? -r : r;
+    }
+    return 0;
+}
+
+static void sort_part_row(sortbuf *sb, const query_batch *b, uint32_t i);
+
+/* Partitioned top-N: each row joins its partition's part_keep slots while there is room,
+ * else replaces the partition's worst row if it sorts before it. Input arrives grouped by
+ * series, so rows come in runs of one partition: with part_keep == 1 only the best row of a
+ * run (the first of equals, for stability) is offered. */
+static void sort_part_rows(sortbuf *sb, const query_batch *b, const uint32_t *sel, size_t n) {
+    for (size_t k = 0; k < n;) {
+        size_t e = k + 1;
+        uint32_t best = sel[k];
+        for (; e < n; e++) {
+            bool same = true;
+            for (size_t j = 0; j < sb->part_n && same; j++)
+                same = batch_key_eq(sb, b, sb->keys[j].col, sel[k], sel[e]);
+            if (!same) break;
+            if (sb->part_keep == 1 && batch_cmp(sb, b, sel[e], best) < 0) best = sel[e];
+        }
+        if (sb->part_keep == 1)
+            sort_part_row(sb, b, best);
+        else
+            for (size_t j = k; j < e; j++) sort_part_row(sb, b, sel[j]);
+        k = e;
+    }
+    if (sb->arena_bytes > 2 * sb->raw_bytes + ((size_t)1 << 20)) sb_restring(sb);
+}
+
+static void sort_part_row(sortbuf *sb, const query_batch *b, uint32_t i) {
+    size_t keep = sb->part_keep;
+    {
+        buf_reset(&sb->pkey);
+        for (size_t j = 0; j < sb->part_n; j++) {
+            uint32_t c = sb->keys[j].col;
+            const query_vec *v = &b->cols[c];
+            qtype t = sb->cols[c].type;
+            const void *src = vec_data(v, t);
+            bool ok = src && (!v->valid || v->valid[i]);
+            buf_putc(&sb->pkey, ok);
+            if (!ok) continue;
+            if (t == QT_STRING) {
+                buf_put_varint(&sb->pkey, v->str[i].n);
+                buf_append(&sb->pkey, v->str[i].p, v->str[i].n);
+            } else if (t == QT_BOOL) {
+                buf_putc(&sb->pkey, v->b[i] != 0);
+            } else {
+                buf_append(&sb->pkey, (const int64_t *)src + i, 8);
+            }
+        }
+        uint32_t pid;
+        if (sb->n_parts && sb->pkey.len == sb->last_pkey.len &&
+            !memcmp(sb->pkey.p, sb->last_pkey.p, sb->pkey.len)) {
+            pid = sb->last_pid; /* input sorted by series: mostly the previous partition */
+        } else {
+            uint64_t h = hmap_hash(sb->pkey.p, sb->pkey.len), got;
+            if (hmap_get(&sb->parts, sb->pkey.p, sb->pkey.len, h, &got)) {
+                pid = (uint32_t)got;
+            } else {
+                if (sb->n_parts == sb->cap_parts) {
+                    sb->cap_parts = sb->cap_parts ? 2 * sb->cap_parts : 64;
+                    sb->pslot = xrealloc(sb->pslot, sb->cap_parts * keep * sizeof *sb->pslot);
+                    sb->pcount = xrealloc(sb->pcount, sb->cap_parts * sizeof *sb->pcount);
+                }
+                pid = (uint32_t)sb->n_parts++;
+                sb->pcount[pid] = 0;
+                char *kc = arena_alloc(&sb->part_keys, sb->pkey.len ? sb->pkey.len : 1);
+                memcpy(kc, sb->pkey.p, sb->pkey.len);
+                hmap_put(&sb->parts, kc, sb->pkey.len, h, pid);
+            }
+            buf_reset(&sb->last_pkey);
+            buf_append(&sb->last_pkey, sb->pkey.p, sb->pkey.len);
+            sb->last_pid = pid;
+        }
+        uint32_t *slots = sb->pslot + (size_t)pid * keep;
+        sb_reserve(sb, sb->n + 1);
+        if (sb->pcount[pid] < keep) {
+            for (size_t c = 0; c < sb->n_cols; c++)
+                sb->raw_bytes += sb_put_rows(sb, c, sb->n, &b->cols[c], &i, 1);
+            sb->seq[sb->n] = sb->next_seq++;
+            slots[sb->pcount[pid]++] = (uint32_t)sb->n++;
+            return;
+        }
+        size_t cand = sb->n; /* scratch slot past the kept rows */
+        for (size_t j = 0; j < sb->n_keys; j++) {
+            uint32_t c = sb->keys[j].col;
+            sb_put_view(sb, c, cand, &b->cols[c], i);
+        }
+        sb->seq[cand] = sb->next_seq++;
+        uint32_t worst = slots[0];
+        for (size_t j = 1; j < keep; j++)
+            if (slot_cmp(sb, slots[j], worst) > 0) worst = slots[j];
+        if (slot_cmp(sb, (uint32_t)cand, worst) >= 0) return;
+        uint64_t seq = sb->seq[cand];
+        sb_overwrite(sb, worst, b, i);
+        sb->seq[worst] = seq;
+    }
+}
+
 static int sort_stage(qrun *r, stage *s, const query_batch *b, const uint32_t *sel, size_t n) {
     sortbuf *sb = &s->sb;
-    if (sb->heap) {
+    if (sb->part_n) {
+        sort_part_rows(sb, b, sel, n);
+    } else if (sb->heap) {
         sort_heap_rows(sb, b, sel, n);
     } else {
         if (sb->n + n > UINT32_MAX)
-            return SILT_FAIL(r->q->err, SILT_ELIMIT,
-                             "ORDER BY input of more than 4294967295 rows");
+            return SILT_FAIL(r->q->err, SILT_ELIMIT, "ORDER BY input of more than 4294967295 rows");
         sb_reserve(sb, sb->n + n);
         for (size_t k = 0; k < n; k++) sb->seq[sb->n + k] = sb->next_seq++;
         for (size_t c = 0; c < sb->n_cols; c++)
@@ -650,12 +867,11 @@ static int agg_stage(qrun *r, stage *s, const query_batch *b, const uint32_t *se
     return rc < 0 ? rc : QUERY_SCAN_CONTINUE;
 }
 
-static int push(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, size_t n,
-                arena *a) {
+static int push(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, size_t n, arena *a) {
     if (n == 0) return QUERY_SCAN_CONTINUE;
     if (si == r->n_st) {
-        const query_vec **vecs = arena_alloc(a, (r->root->n_cols ? r->root->n_cols : 1) *
-                                                    sizeof *vecs);
+        const query_vec **vecs =
+            arena_alloc(a, (r->root->n_cols ? r->root->n_cols : 1) * sizeof *vecs);
         for (size_t c = 0; c < r->root->n_cols; c++) vecs[c] = &b->cols[c];
         int rc = query__fmt_rows(r->f, vecs, sel, n, r->q->err);
         return rc < 0 ? rc : QUERY_SCAN_CONTINUE;
@@ -766,6 +982,91 @@ static int run_leaf_values(qrun *r, const qplan *v) {
     return rc < 0 ? rc : SILT_OK;
 }
 
+/* A tag filter of the scan request: one conjunct of the filter's predicate whose leaves all
+ * read one tag column, evaluated on a one-row batch holding the value. */
+typedef struct tag_match {
+    const qpred *p;
+    uint32_t pos; /* scan position of the tag */
+    query_vec *vecs;
+    arena scratch;
+} tag_match;
+
+static bool tag_match_fn(const void *arg, const str_view *v) {
+    tag_match *m = (tag_match *)(uintptr_t)arg; /* ours, on the scanning thread */
+    static const uint8_t null_row = 0;
+    static const str_view empty = {"", 0};
+    query_vec *c = &m->vecs[m->pos];
+    memset(c, 0, sizeof *c);
+    c->str = v ? v : &empty;
+    c->valid = v ? NULL : &null_row;
+    query_batch b = {1, m->vecs};
+    uint32_t in = 0, out;
+    arena_reset(&m->scratch);
+    return query__pred_eval(m->p, &b, &in, 1, &out, &m->scratch) == 1;
+}
+
+/* The scan position every leaf of p reads, if it is one tag column. */
+static bool one_tag(const qplan *scan, const qpred *p, int64_t *pos) {
+    switch (p->kind) {
+        case QP_CMP:
+            if (p->kernel != QK_STR) return false;
+            /* fallthrough */
+        case QP_NOT_NULL:
+        case QP_IS_NULL:
+            if (scan->u.scan.tbl->cols[scan->u.scan.col_idx[p->col]].kind != QCOL_TAG) return false;
+            if (*pos >= 0 && *pos != (int64_t)p->col) return false;
+            *pos = p->col;
+            return true;
+        case QP_AND:
+        case QP_OR:
+            for (size_t k = 0; k < p->n_kids; k++)
+                if (!one_tag(scan, p->kids[k], pos)) return false;
+            return true;
+        default:
+            return false;
+    }
+}
+
+static size_t tag_filters(qctx *q, const qplan *scan, query_tag_filter **out, tag_match **ms) {
+    const qpred *p = scan->u.scan.prune;
+    *out = NULL;
+    *ms = NULL;
+    if (!p) return 0;
+    const qpred *const *conj = &p;
+    size_t n_conj = 1;
+    if (p->kind == QP_AND) conj = (const qpred *const *)p->kids, n_conj = p->n_kids;
+    query_tag_filter *f = arena_alloc(&q->arena, n_conj * sizeof *f);
+    tag_match *m = arena_alloc(&q->arena, n_conj * sizeof *m);
+    size_t n = 0;
+    for (size_t i = 0; i < n_conj; i++) {
+        int64_t pos = -1;
+        if (!one_tag(scan, conj[i], &pos) || pos < 0) continue;
+        const qpred *c = conj[i];
+        m[n] = (tag_match){.p = c, .pos = (uint32_t)pos};
+        m[n].vecs = arena_alloc(&q->arena, scan->u.scan.n_cols * sizeof *m[n].vecs);
+        arena_init(&m[n].scratch, 4096);
+        f[n] = (query_tag_filter){
+            .col = scan->u.scan.col_idx[pos], .match = tag_match_fn, .arg = &m[n]};
+        /* an IN list when the conjunct is tag = 'a' [OR tag = 'b' ...] */
+        const qpred *const *eq = &c;
+        size_t n_eq = 1;
+        if (c->kind == QP_OR) eq = (const qpred *const *)c->kids, n_eq = c->n_kids;
+        bool all_eq = true;
+        for (size_t k = 0; k < n_eq && all_eq; k++)
+            all_eq = eq[k]->kind == QP_CMP && eq[k]->op == QOP_EQ;
+        if (all_eq) {
+            str_view *in = arena_alloc(&q->arena, n_eq * sizeof *in);
+            for (size_t k = 0; k < n_eq; k++) in[k] = eq[k]->c.s;
+            f[n].in = in;
+            f[n].n_in = n_eq;
+        }
+        n++;
+    }
+    *out = f;
+    *ms = m;
+    return n;
+}
+
 static int run_leaf_scan(qrun *r, const qplan *scan) {
     qctx *q = r->q;
     if (scan->u.scan.t_min > scan->u.scan.t_max) return SILT_OK;
@@ -777,9 +1078,15 @@ static int run_leaf_scan(qrun *r, const qplan *scan) {
         .n_cols = scan->u.scan.n_cols,
         .t_min = scan->u.scan.t_min,
         .t_max = scan->u.scan.t_max,
+        .count_only = scan->u.scan.count_only,
     };
+    query_tag_filter *filters;
+    tag_match *ms;
+    req.n_filters = tag_filters(q, scan, &filters, &ms);
+    req.filters = filters;
     silt_err serr = {0};
     int rc = q->src->scan(q->src, &req, on_batch, r, &serr);
+    for (size_t i = 0; i < req.n_filters; i++) arena_fini(&ms[i].scratch);
     if (r->rc < 0) return r->rc; /* ours: q->err already says why */
     if (rc < 0) {
         if (q->err) *q->err = serr;
@@ -824,8 +1131,14 @@ int query__exec(qctx *q, const qplan *root, qfmt *f) {
                 keep = k < SIZE_MAX / 4 ? (size_t)k : SIZE_MAX;
             }
             sb_init(&s->sb, p, keep);
-            if (keep >= 1 && keep <= SORT_HEAP_MAX_ROWS)
+            if (keep >= 1 && keep <= SORT_HEAP_MAX_ROWS) {
                 s->sb.heap = xmalloc(keep * sizeof *s->sb.heap);
+            } else if (keep == SIZE_MAX && p->u.sort.n_part_keys && p->u.sort.part_limit > 0 &&
+                       p->u.sort.part_limit <= SORT_PART_MAX_ROWS) {
+                s->sb.part_n = p->u.sort.n_part_keys;
+                s->sb.part_keep = (size_t)p->u.sort.part_limit;
+                arena_init(&s->sb.part_keys, 16 * 1024);
+            }
             s->sb_init = true;
         }
     }

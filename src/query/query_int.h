@@ -87,7 +87,7 @@ typedef enum qtype {
     QT_INTERVAL, /* int64 ns; only in constant expressions (now() - INTERVAL '1 hour') */
 } qtype;
 
-const char *query__type_name(qtype t);        /* "integer", "timestamp", ... */
+const char *query__type_name(qtype t); /* "integer", "timestamp", ... */
 
 /* Bytes of one value of type t in a vector (bool 1, string a str_view, the rest 8). */
 static inline size_t query__value_size(qtype t) {
@@ -158,12 +158,12 @@ typedef enum sql_tok_type {
     TK_LE,
     TK_GT,
     TK_GE,
-    TK_DCOLON,  /* :: */
-    TK_CONCAT,  /* || */
-    TK_RE,      /* ~ */
-    TK_RE_I,    /* ~* */
-    TK_NRE,     /* !~ */
-    TK_NRE_I,   /* !~* */
+    TK_DCOLON, /* :: */
+    TK_CONCAT, /* || */
+    TK_RE,     /* ~ */
+    TK_RE_I,   /* ~* */
+    TK_NRE,    /* !~ */
+    TK_NRE_I,  /* !~* */
 } sql_tok_type;
 
 /* Keywords. Reserved ones cannot be used as unquoted names; the others are keywords only
@@ -268,7 +268,7 @@ typedef enum qop {
     QOP_DIV,
     QOP_MOD,
     QOP_CONCAT, /* || */
-} qop; /* QOP_EQ..QOP_GE: comparisons; the rest arithmetic */
+} qop;          /* QOP_EQ..QOP_GE: comparisons; the rest arithmetic */
 
 /* Does a three-way comparison result (-1, 0, 1; 2 = unordered, a NaN) satisfy op? Unordered
  * satisfies only <> (IEEE 754). Shared by the planner's constant folding and the executor's
@@ -276,13 +276,20 @@ typedef enum qop {
 static inline bool query__op_holds(qop op, int c) {
     if (c == 2) return op == QOP_NE;
     switch (op) {
-        case QOP_EQ: return c == 0;
-        case QOP_NE: return c != 0;
-        case QOP_LT: return c < 0;
-        case QOP_LE: return c <= 0;
-        case QOP_GT: return c > 0;
-        case QOP_GE: return c >= 0;
-        default: return false;
+        case QOP_EQ:
+            return c == 0;
+        case QOP_NE:
+            return c != 0;
+        case QOP_LT:
+            return c < 0;
+        case QOP_LE:
+            return c <= 0;
+        case QOP_GT:
+            return c > 0;
+        case QOP_GE:
+            return c >= 0;
+        default:
+            return false;
     }
 }
 
@@ -310,13 +317,13 @@ struct qexpr {
             size_t n;
             bool negated;    /* QX_IN, QX_BETWEEN, QX_LIKE */
             qlike_kind like; /* QX_LIKE */
-        } list; /* QX_AND, QX_OR, QX_IN, QX_BETWEEN, QX_LIKE */
+        } list;              /* QX_AND, QX_OR, QX_IN, QX_BETWEEN, QX_LIKE */
         struct {
             const char *name; /* folded */
             qexpr **args;     /* a QX_STAR argument for count(*) */
             size_t n;
-            bool distinct;    /* count(DISTINCT x) */
-            qexpr *order;     /* first_value(x ORDER BY t [DESC]); NULL if none */
+            bool distinct; /* count(DISTINCT x) */
+            qexpr *order;  /* first_value(x ORDER BY t [DESC]); NULL if none */
             bool order_desc;
         } func;
         struct {
@@ -366,6 +373,11 @@ typedef struct qstmt {
     size_t n_order;
     int64_t limit;  /* -1: none */
     int64_t offset; /* 0: none */
+    /* A hint from InfluxQL (per-series LIMIT): only the first part_limit rows, in ORDER BY
+     * order, of each distinct value of the first n_part_keys ORDER BY keys are wanted; the
+     * sort may drop the others (0: no hint). Not reachable from SQL. */
+    size_t n_part_keys;
+    int64_t part_limit;
 } qstmt;
 
 /* Parse one statement (an optional trailing ';'). On a syntax error returns SILT_EPARSE with
@@ -510,9 +522,9 @@ typedef enum qplan_kind {
 typedef struct qout_col {
     const char *name;
     qtype type;
-    qbx *expr;    /* QPL_PROJECT: the value, over the input's columns */
-    bool json;    /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
-                   * returns it): written as is in JSON output */
+    qbx *expr; /* QPL_PROJECT: the value, over the input's columns */
+    bool json; /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
+                * returns it): written as is in JSON output */
 } qout_col;
 
 typedef enum qagg_kind {
@@ -539,10 +551,10 @@ typedef enum qagg_kind {
 
 typedef struct qagg {
     qagg_kind kind;
-    qtype type;  /* result type */
-    qbx *arg;    /* over the aggregate's input; NULL for count(*) */
-    qbx *key;    /* QAGG_FIRST / QAGG_LAST: the ORDER BY expression (int64 or time);
-                  * selectors: the time argument */
+    qtype type;   /* result type */
+    qbx *arg;     /* over the aggregate's input; NULL for count(*) */
+    qbx *key;     /* QAGG_FIRST / QAGG_LAST: the ORDER BY expression (int64 or time);
+                   * selectors: the time argument */
     double param; /* QAGG_PERCENTILE: p in [0, 1] */
 } qagg;
 
@@ -566,10 +578,13 @@ struct qplan {
             size_t n_cols;
             int64_t t_min, t_max; /* from the predicate; t_min > t_max: nothing to scan */
             const query_table *tbl;
+            const qpred *prune; /* the filter's predicate, whose tag conjuncts become the
+                                 * scan request's tag filters; NULL if none */
+            bool *count_only;   /* per scan position, or NULL: see query_scan_req */
         } scan;
         struct {
-            qpred *pred;  /* fast column-vs-constant part; NULL if none */
-            qbx **exprs;  /* general boolean conjuncts, evaluated on what pred selected */
+            qpred *pred; /* fast column-vs-constant part; NULL if none */
+            qbx **exprs; /* general boolean conjuncts, evaluated on what pred selected */
             size_t n_exprs;
             const char **names; /* of exprs, for explain */
         } filter;
@@ -582,6 +597,8 @@ struct qplan {
         struct {
             qsort_key *keys;
             size_t n_keys;
+            size_t n_part_keys; /* qstmt's hint: keep part_limit rows per partition */
+            int64_t part_limit;
         } sort;
         struct {
             int64_t limit; /* -1: none */
@@ -602,8 +619,8 @@ typedef struct qctx {
     size_t sql_len;
     int64_t now_ns;
     size_t max_memory_bytes; /* aggregation / sort state bound (SILT_ELIMIT above) */
-    arena arena;     /* AST, plan, constants */
-    qbx **to_free;   /* nodes holding compiled regexes, freed by query_sql */
+    arena arena;             /* AST, plan, constants */
+    qbx **to_free;           /* nodes holding compiled regexes, freed by query_sql */
     size_t n_to_free, cap_to_free;
     query_table tbl; /* the FROM table's schema, released by query_sql */
     bool have_tbl;
@@ -652,7 +669,7 @@ int query__fmt_end(qfmt *f, silt_err *err);
 
 /* ------------------------------------------------------------------ execution */
 
-#define QUERY_BATCH_ROWS          4096 /* rows per batch emitted by blocking operators */
+#define QUERY_BATCH_ROWS           4096 /* rows per batch emitted by blocking operators */
 #define QUERY_DEFAULT_MEMORY_BYTES ((size_t)1 << 30)
 
 /* Hash aggregation (query_agg.c): groups keyed by the values of the key vectors, aggregate

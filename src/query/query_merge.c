@@ -40,7 +40,7 @@ static int wrap_fn(void *a, const query_batch *b) {
 /* Columnar rows of a merge group: one growable array per needed column. */
 typedef struct mcol {
     query_column def;
-    bool is_req; /* part of the request (else only needed for the key) */
+    bool is_req;   /* part of the request (else only needed for the key) */
     uint8_t *vals; /* 8 bytes per row (or str_view) */
     uint8_t *valid;
 } mcol;
@@ -48,13 +48,13 @@ typedef struct mcol {
 typedef struct merger {
     const query_table *t;
     size_t n_need;
-    size_t *need;     /* col idx into t->cols */
-    mcol *cols;       /* per need entry */
+    size_t *need; /* col idx into t->cols */
+    mcol *cols;   /* per need entry */
     size_t rows, cap;
-    hmap keys;        /* key bytes -> row */
-    arena mem;        /* keys and string values */
+    hmap keys; /* key bytes -> row */
+    arena mem; /* keys and string values */
     buf key;
-    size_t *tag_pos;  /* positions in need[] of the tag columns */
+    size_t *tag_pos; /* positions in need[] of the tag columns */
     size_t n_tags;
     size_t time_pos;
 } merger;
@@ -154,9 +154,12 @@ static int merge_group(query_part **grp, size_t n, const query_table *t, const q
         if (m.cols[i].def.kind == QCOL_TIME) m.time_pos = i;
     }
     int rc = SILT_OK;
-    for (size_t p = 0; p < n && !rc; p++)
-        rc = grp[p]->scan(grp[p], t, m.need, m.n_need, req->t_min, req->t_max, merge_batch, &m,
-                          err);
+    /* tag filters select whole series, so every part may apply them before the merge */
+    query_scan_req preq = *req;
+    preq.col_idx = m.need;
+    preq.n_cols = m.n_need;
+    preq.count_only = NULL; /* the merge reads tag and time values */
+    for (size_t p = 0; p < n && !rc; p++) rc = grp[p]->scan(grp[p], t, &preq, merge_batch, &m, err);
     /* emit in batches, request columns only */
     query_vec *vecs = xcalloc(req->n_cols ? req->n_cols : 1, sizeof *vecs);
     for (size_t start = 0; !rc && start < m.rows && !out->stopped; start += MERGE_BATCH_ROWS) {
@@ -168,13 +171,17 @@ static int merge_group(query_part **grp, size_t n, const query_table *t, const q
             v->valid = mc->valid + start;
             const uint8_t *base = mc->vals + start * vsize(&mc->def);
             const query_column *d = &mc->def;
-            if (d->kind == QCOL_TAG || d->type == LP_STRING) v->str = (const str_view *)(const void *)base;
+            if (d->kind == QCOL_TAG || d->type == LP_STRING)
+                v->str = (const str_view *)(const void *)base;
             else if (d->kind == QCOL_TIME) {
                 v->i64 = (const int64_t *)(const void *)base;
                 v->valid = NULL;
-            } else if (d->type == LP_INT) v->i64 = (const int64_t *)(const void *)base;
-            else if (d->type == LP_UINT) v->u64 = (const uint64_t *)(const void *)base;
-            else if (d->type == LP_FLOAT) v->f64 = (const double *)(const void *)base;
+            } else if (d->type == LP_INT)
+                v->i64 = (const int64_t *)(const void *)base;
+            else if (d->type == LP_UINT)
+                v->u64 = (const uint64_t *)(const void *)base;
+            else if (d->type == LP_FLOAT)
+                v->f64 = (const double *)(const void *)base;
             else {
                 /* booleans were stored widened to 8 bytes: narrow them for the batch */
                 uint8_t *bb = arena_alloc(&m.mem, nr);
@@ -237,7 +244,7 @@ int query_merge_scan(query_part *parts, size_t n, const query_table *t, const qu
         }
         if (j == i + 1) {
             query_part *p = &parts[sp[i].idx];
-            rc = p->scan(p, t, req->col_idx, req->n_cols, req->t_min, req->t_max, wrap_fn, &w, err);
+            rc = p->scan(p, t, req, wrap_fn, &w, err);
         } else {
             size_t g = 0;
             for (size_t k = i; k < j; k++) grp[g++] = &parts[sp[k].idx];

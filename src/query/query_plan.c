@@ -113,7 +113,6 @@ static qop op_flip(qop op) {
     }
 }
 
-
 int query__num_cmp(const qval *a, const qval *b) {
     if (a->type == QT_FLOAT && b->type == QT_FLOAT) {
         double x = a->v.f, y = b->v.f;
@@ -1074,7 +1073,7 @@ static int plan_show_columns(qctx *q, const qstmt *st, qplan **out) {
  */
 
 static __attribute__((noinline, format(printf, 3, 4))) int bfail_at(binder *b, uint32_t pos,
-                                                                   const char *fmt, ...) {
+                                                                    const char *fmt, ...) {
     char msg[200];
     va_list ap;
     va_start(ap, fmt);
@@ -1087,11 +1086,13 @@ static __attribute__((noinline, format(printf, 3, 4))) int bfail_at(binder *b, u
 
 static bool is_agg_name(const char *n) {
     static const char *const names[] = {
-        "count",        "sum",          "avg",        "mean",     "min",
-        "max",          "stddev",       "stddev_samp", "stddev_pop", "var",
-        "var_samp",     "var_pop",      "variance",   "median",   "approx_percentile_cont",
-        "first_value",  "last_value",   "selector_first", "selector_last", "selector_min",
-        "selector_max",
+        "count",         "sum",          "avg",
+        "mean",          "min",          "max",
+        "stddev",        "stddev_samp",  "stddev_pop",
+        "var",           "var_samp",     "var_pop",
+        "variance",      "median",       "approx_percentile_cont",
+        "first_value",   "last_value",   "selector_first",
+        "selector_last", "selector_min", "selector_max",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(n, names[i]) == 0) return true;
@@ -1317,8 +1318,10 @@ static void expr_name(const binder *b, const qexpr *e, bool top, buf *o) {
             static const char *const ops[] = {"LIKE", "ILIKE", "~", "~*"};
             expr_name(b, e->u.list.args[0], false, o);
             bool re = e->u.list.like >= QLIKE_RE;
-            if (e->u.list.negated) buf_puts(o, re ? " !" : " NOT ");
-            else buf_putc(o, ' ');
+            if (e->u.list.negated)
+                buf_puts(o, re ? " !" : " NOT ");
+            else
+                buf_putc(o, ' ');
             buf_printf(o, "%s ", ops[e->u.list.like]);
             expr_name(b, e->u.list.args[1], false, o);
             return;
@@ -1604,7 +1607,8 @@ static int time_col(binder *b, uint32_t pos, qbx **out) {
  * column. Identical calls share one aggregate. */
 static int bind_agg_call(binder *b, const qexpr *e, aggctx *ac, qbx **out) {
     const char *n = e->u.func.name;
-    if (!ac) return bfail(b, SILT_EINVAL, "aggregate function %.*s() is not allowed here", PNAME(n));
+    if (!ac)
+        return bfail(b, SILT_EINVAL, "aggregate function %.*s() is not allowed here", PNAME(n));
     for (size_t i = 0; i < ac->n_aggs; i++) {
         if (!ast_equal(ac->agg_ast[i], e)) continue;
         qbx *x = new_bx(b, QB_COL, ac->aggs[i].type, e->pos);
@@ -1630,8 +1634,7 @@ static int bind_agg_call(binder *b, const qexpr *e, aggctx *ac, qbx **out) {
                             pct        ? "two arguments (value, percentile)"
                             : selector ? "two arguments (value, time)"
                                        : "one argument");
-        if (e->u.func.distinct)
-            return bfail_at(b, e->pos, "DISTINCT is supported only in count()");
+        if (e->u.func.distinct) return bfail_at(b, e->pos, "DISTINCT is supported only in count()");
     }
     if (!star) {
         int rc = bind_x(b, e->u.func.args[0], NULL, true, &arg);
@@ -1659,8 +1662,7 @@ static int bind_agg_call(binder *b, const qexpr *e, aggctx *ac, qbx **out) {
         g.kind = QAGG_STDDEV_SAMP;
     } else if (strcmp(n, "stddev_pop") == 0) {
         g.kind = QAGG_STDDEV_POP;
-    } else if (strcmp(n, "var") == 0 || strcmp(n, "var_samp") == 0 ||
-               strcmp(n, "variance") == 0) {
+    } else if (strcmp(n, "var") == 0 || strcmp(n, "var_samp") == 0 || strcmp(n, "variance") == 0) {
         g.kind = QAGG_VAR_SAMP;
     } else if (strcmp(n, "var_pop") == 0) {
         g.kind = QAGG_VAR_POP;
@@ -1676,8 +1678,7 @@ static int bind_agg_call(binder *b, const qexpr *e, aggctx *ac, qbx **out) {
                             "the percentile of approx_percentile_cont() must be a constant number");
         g.param = num_as_double(&pv);
         if (!(g.param >= 0 && g.param <= 1))
-            return bfail_at(b, e->u.func.args[1]->pos,
-                            "the percentile must be between 0 and 1");
+            return bfail_at(b, e->u.func.args[1]->pos, "the percentile must be between 0 and 1");
     } else if (strncmp(n, "selector_", 9) == 0) {
         const char *w = n + 9;
         g.kind = strcmp(w, "first") == 0  ? QAGG_SEL_FIRST
@@ -1861,8 +1862,7 @@ static int bind_func_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx *
             if (t0 != QT_STRING && t0 != QT_NULL) goto bad_arg;
             rc = coerce(b, &args[0], QT_STRING);
             for (size_t i = 1; i < na && rc == SILT_OK; i++) {
-                if (args[i]->type != QT_INT && args[i]->type != QT_UINT &&
-                    args[i]->type != QT_NULL)
+                if (args[i]->type != QT_INT && args[i]->type != QT_UINT && args[i]->type != QT_NULL)
                     return bfail_at(b, e->u.func.args[i]->pos,
                                     "substr() positions and lengths must be integers");
                 rc = coerce(b, &args[i], QT_INT);
@@ -1875,10 +1875,14 @@ static int bind_func_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx *
             static const struct {
                 const char *u;
                 int64_t ns;
-            } units[] = {{"microsecond", NS_PER_US}, {"millisecond", NS_PER_MS},
-                         {"second", NS_PER_S},       {"minute", 60 * NS_PER_S},
-                         {"hour", 3600 * NS_PER_S},  {"day", NS_PER_DAY},
-                         {"week", 7 * NS_PER_DAY},   {"month", -1},
+            } units[] = {{"microsecond", NS_PER_US},
+                         {"millisecond", NS_PER_MS},
+                         {"second", NS_PER_S},
+                         {"minute", 60 * NS_PER_S},
+                         {"hour", 3600 * NS_PER_S},
+                         {"day", NS_PER_DAY},
+                         {"week", 7 * NS_PER_DAY},
+                         {"month", -1},
                          {"year", -2}};
             x->c.v.i = 0;
             for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
@@ -1923,8 +1927,9 @@ bad_arg:
 
 static int compile_regex(binder *b, qbx *x, const qbx *pat, bool ci, uint32_t pos) {
     if (pat->kind != QB_CONST || pat->type != QT_STRING)
-        return bfail_at(b, pos, "the pattern of a regular expression match must be a constant "
-                                "string");
+        return bfail_at(b, pos,
+                        "the pattern of a regular expression match must be a constant "
+                        "string");
     regex_t *re = xmalloc(sizeof *re);
     char *p = arena_strndup(&b->q->arena, pat->c.v.s.p, pat->c.v.s.n);
     int rc = regcomp(re, p, REG_EXTENDED | REG_NOSUB | (ci ? REG_ICASE : 0));
@@ -2138,8 +2143,7 @@ static int bind_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out)
                     qbx *w;
                     rc = bind_x(b, e->u.cs.whens[i], ac, in_agg, &w);
                     if (rc == SILT_OK)
-                        rc = bind_cmp_x(b, QOP_EQ, operand, w, e->u.cs.whens[i]->pos,
-                                        &args[2 * i]);
+                        rc = bind_cmp_x(b, QOP_EQ, operand, w, e->u.cs.whens[i]->pos, &args[2 * i]);
                 } else {
                     rc = bind_bool(b, e->u.cs.whens[i], ac, in_agg, &args[2 * i]);
                 }
@@ -2198,8 +2202,7 @@ static int bind_x(binder *b, const qexpr *e, aggctx *ac, bool in_agg, qbx **out)
         }
         case QX_FUNC:
             if (is_agg_name(e->u.func.name)) {
-                if (in_agg)
-                    return bfail_at(b, e->pos, "aggregate function calls cannot be nested");
+                if (in_agg) return bfail_at(b, e->pos, "aggregate function calls cannot be nested");
                 return bind_agg_call(b, e, ac, out);
             }
             return bind_func_x(b, e, ac, in_agg, out);
@@ -2475,6 +2478,46 @@ static int bind_order_key(binder *b, const qstmt *st, const qorder_item *oi, agg
     return SILT_OK;
 }
 
+static void mark_bx(const qbx *x, bool *used) {
+    if (!x) return;
+    if (x->kind == QB_COL) used[x->col] = true;
+    for (size_t i = 0; i < x->n_args; i++) mark_bx(x->args[i], used);
+}
+
+static void mark_pred(const qpred *p, bool *used) {
+    if (!p) return;
+    if (p->kind == QP_CMP || p->kind == QP_IS_NULL || p->kind == QP_NOT_NULL) used[p->col] = true;
+    for (size_t i = 0; i < p->n_kids; i++) mark_pred(p->kids[i], used);
+}
+
+/* Scan positions whose values nothing reads: an aggregate over the scan (and its filter)
+ * that uses them only as count(x) arguments, or not at all (the column scanned to count
+ * rows for count(*)). NULL when there is none. */
+static bool *count_only_cols(qctx *q, const qplan *scan, const qplan *below, const qplan *ag) {
+    size_t n = scan->u.scan.n_cols;
+    if (!n) return NULL;
+    bool *used = arena_alloc(&q->arena, n * sizeof *used);
+    memset(used, 0, n * sizeof *used);
+    if (below != scan) { /* the WHERE filter */
+        if (below->kind != QPL_FILTER || below->input != scan) return NULL;
+        mark_pred(below->u.filter.pred, used);
+        for (size_t i = 0; i < below->u.filter.n_exprs; i++)
+            mark_bx(below->u.filter.exprs[i], used);
+    }
+    for (size_t i = 0; i < ag->u.agg.n_keys; i++) mark_bx(ag->u.agg.keys[i], used);
+    for (size_t i = 0; i < ag->u.agg.n_aggs; i++) {
+        const qagg *a = &ag->u.agg.aggs[i];
+        if (!(a->kind == QAGG_COUNT && a->arg && a->arg->kind == QB_COL)) mark_bx(a->arg, used);
+        mark_bx(a->key, used);
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        used[i] = !used[i]; /* now: count only */
+        any |= used[i];
+    }
+    return any ? used : NULL;
+}
+
 static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     int rc = load_table(q, st->table);
     if (rc < 0) return rc;
@@ -2545,7 +2588,8 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
                                 &keys[i].col);
             if (rc < 0) return rc;
             keys[i].desc = oi->desc;
-            keys[i].nulls_first = oi->nulls == QNULLS_DEFAULT ? oi->desc : oi->nulls == QNULLS_FIRST;
+            keys[i].nulls_first =
+                oi->nulls == QNULLS_DEFAULT ? oi->desc : oi->nulls == QNULLS_FIRST;
         }
     }
 
@@ -2566,6 +2610,7 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         int64_t tpos = tcol >= 0 && b.pos_of[tcol] >= 0 ? b.pos_of[tcol] : -1;
         pred_range(pred, tpos, &scan->u.scan.t_min, &scan->u.scan.t_max);
         if (pred->kind == QP_ALL) pred = NULL;
+        scan->u.scan.prune = pred;
     }
     if (pred || n_wexprs) {
         top = new_plan(q, QPL_FILTER, top);
@@ -2583,13 +2628,14 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         ag->n_cols = ac.n_keys + ac.n_aggs;
         ag->cols = arena_alloc(&q->arena, (ag->n_cols ? ag->n_cols : 1) * sizeof *ag->cols);
         for (size_t i = 0; i < ac.n_keys; i++)
-            ag->cols[i] = (qout_col){.name = expr_name_str(&b, ac.keys[i], true),
-                                     .type = ac.key_bx[i]->type};
+            ag->cols[i] =
+                (qout_col){.name = expr_name_str(&b, ac.keys[i], true), .type = ac.key_bx[i]->type};
         for (size_t i = 0; i < ac.n_aggs; i++)
             ag->cols[ac.n_keys + i] = (qout_col){.name = expr_name_str(&b, ac.agg_ast[i], true),
                                                  .type = ac.aggs[i].type,
                                                  .json = ac.aggs[i].kind >= QAGG_SEL_FIRST};
         top = ag;
+        scan->u.scan.count_only = count_only_cols(q, scan, top->input, ag);
         if (having) {
             top = plan_on(q, QPL_FILTER, top, top);
             top->u.filter.exprs = arena_alloc(&q->arena, sizeof(qbx *));
@@ -2635,6 +2681,10 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         qplan *s = plan_on(q, QPL_SORT, top, top);
         s->u.sort.keys = keys;
         s->u.sort.n_keys = st->n_order;
+        if (st->n_part_keys && st->n_part_keys < st->n_order && st->part_limit > 0) {
+            s->u.sort.n_part_keys = st->n_part_keys;
+            s->u.sort.part_limit = st->part_limit;
+        }
         top = s;
     }
     if (st->limit >= 0 || st->offset > 0) {

@@ -55,10 +55,10 @@ typedef struct v1_writer {
     bool chunked;
     size_t chunk_rows; /* chunked: rows per chunk (InfluxDB's default 10000) */
     /* state */
-    bool any_stmt;     /* a statement was written into the current results array */
-    bool stmt_series;  /* the current statement has written a series */
+    bool any_stmt;    /* a statement was written into the current results array */
+    bool stmt_series; /* the current statement has written a series */
     int stmt_id;
-    size_t stmt_mark;  /* out->len and any_stmt when the statement began (stmt_abort) */
+    size_t stmt_mark; /* out->len and any_stmt when the statement began (stmt_abort) */
     bool stmt_any;
     size_t series_rows; /* rows in the current chunk of the current series */
     /* the current series' head, to repeat it in every chunk */

@@ -15,19 +15,28 @@
 
 int server_status_for(int code) {
     switch (code) {
-        case SILT_OK: return 200;
+        case SILT_OK:
+            return 200;
         case SILT_EINVAL:
         case SILT_EPARSE:
-        case SILT_ESCHEMA: return 400;
-        case SILT_ENOTFOUND: return 404;
+        case SILT_ESCHEMA:
+            return 400;
+        case SILT_ENOTFOUND:
+            return 404;
         case SILT_ETOOBIG:
-        case SILT_ELIMIT: return 413;
-        case SILT_ENOSPC: return 507;
+        case SILT_ELIMIT:
+            return 413;
+        case SILT_ENOSPC:
+            return 507;
         case SILT_ESHUTDOWN:
-        case SILT_EBUSY: return 503;
-        case SILT_ETIMEDOUT: return 504;
-        case SILT_EUNSUPPORTED: return 501;
-        default: return 500;
+        case SILT_EBUSY:
+            return 503;
+        case SILT_ETIMEDOUT:
+            return 504;
+        case SILT_EUNSUPPORTED:
+            return 501;
+        default:
+            return 500;
     }
 }
 
@@ -51,8 +60,10 @@ enum MHD_Result server_respond(server *s, struct MHD_Connection *c, unsigned sta
     if (!resp) return MHD_NO;
     add_common_headers(resp, body ? content_type : NULL);
     if (status == 503) MHD_add_response_header(resp, "Retry-After", "1");
-    if (status >= 500) s->n_errors_5xx++;
-    else if (status >= 400) s->n_errors_4xx++;
+    if (status >= 500)
+        s->n_errors_5xx++;
+    else if (status >= 400)
+        s->n_errors_4xx++;
     enum MHD_Result r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -112,25 +123,31 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
     wal_get_stats(s->d.wal, &ws);
     buffer_get_stats(s->d.buffer, &bs);
     buf b = {0};
-#define M(name, type, help, val)                                                              \
-    buf_printf(&b, "# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",       \
+#define M(name, type, help, val)                                                                   \
+    buf_printf(&b, "# HELP " name " " help "\n# TYPE " name " " type "\n" name " %llu\n",          \
                (unsigned long long)(val))
     M("silt_http_requests_total", "counter", "HTTP requests received.", s->n_requests);
-    M("silt_http_responses_4xx_total", "counter", "HTTP answers with a 4xx status.", s->n_errors_4xx);
-    M("silt_http_responses_5xx_total", "counter", "HTTP answers with a 5xx status.", s->n_errors_5xx);
+    M("silt_http_responses_4xx_total", "counter", "HTTP answers with a 4xx status.",
+      s->n_errors_4xx);
+    M("silt_http_responses_5xx_total", "counter", "HTTP answers with a 5xx status.",
+      s->n_errors_5xx);
     M("silt_write_requests_total", "counter", "Write requests handled.", s->n_writes);
     M("silt_write_lines_total", "counter", "Line protocol lines accepted.", s->n_write_lines);
-    M("silt_write_lines_rejected_total", "counter", "Line protocol lines rejected.", s->n_write_rejected);
+    M("silt_write_lines_rejected_total", "counter", "Line protocol lines rejected.",
+      s->n_write_rejected);
     M("silt_query_requests_total", "counter", "Queries run.", s->n_queries);
     M("silt_wal_groups_total", "counter", "WAL group commits.", ws.groups);
     M("silt_wal_records_total", "counter", "WAL records written.", ws.records);
     M("silt_wal_bytes_total", "counter", "WAL bytes written.", ws.bytes);
     M("silt_wal_syncs_total", "counter", "WAL fdatasync calls.", ws.syncs);
-    M("silt_wal_sync_seconds_total_ns", "counter", "Time spent in WAL syncs (ns).", ws.sync_ns_total);
-    M("silt_wal_failed_groups_total", "counter", "WAL groups that failed (not acknowledged).", ws.failed_groups);
+    M("silt_wal_sync_seconds_total_ns", "counter", "Time spent in WAL syncs (ns).",
+      ws.sync_ns_total);
+    M("silt_wal_failed_groups_total", "counter", "WAL groups that failed (not acknowledged).",
+      ws.failed_groups);
     M("silt_wal_segments_created_total", "counter", "WAL segments created.", ws.segments_created);
     M("silt_buffer_rows", "gauge", "Rows held in the in-memory buffer.", bs.rows);
-    M("silt_buffer_merged_rows_total", "counter", "Writes merged into an existing row.", bs.merged_rows);
+    M("silt_buffer_merged_rows_total", "counter", "Writes merged into an existing row.",
+      bs.merged_rows);
     M("silt_buffer_bytes", "gauge", "Approximate bytes held by the buffer.", bs.bytes);
     M("silt_buffer_series", "gauge", "Series in the buffer.", bs.series);
     M("silt_buffer_frozen_generations", "gauge", "Buffer generations waiting to be persisted.",
@@ -139,11 +156,22 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
         jobs_stats js;
         jobs_get_stats(s->d.jobs, &js);
         M("silt_persist_total", "counter", "Persists of buffer generations.", js.persists);
-        M("silt_persist_failures_total", "counter", "Persist attempts that failed.", js.persist_failures);
+        M("silt_persist_failures_total", "counter", "Persist attempts that failed.",
+          js.persist_failures);
         M("silt_persist_rows_total", "counter", "Rows persisted to Parquet.", js.persisted_rows);
         M("silt_persist_files_total", "counter", "Parquet files written.", js.persisted_files);
         M("silt_persist_bytes_total", "counter", "Parquet bytes written.", js.persisted_bytes);
-        M("silt_persist_busy_seconds_total_ns", "counter", "Time the persister was busy (ns).", js.busy_ns);
+        M("silt_persist_busy_seconds_total_ns", "counter", "Time the persister was busy (ns).",
+          js.busy_ns);
+    }
+    if (s->d.store) {
+        store_stats ss;
+        store_get_stats(s->d.store, &ss);
+        M("silt_query_files_scanned_total", "counter", "Parquet files opened by queries.",
+          ss.files_scanned);
+        M("silt_query_pages_decoded_total", "counter",
+          "Parquet data pages decoded by queries (pages pruned by statistics are not).",
+          ss.pages_decoded);
     }
 #undef M
     return server_respond(s, c, 200, "text/plain; version=0.0.4", &b);
@@ -169,13 +197,16 @@ static int gunzip(buf *body, size_t max, char *why, size_t why_len) {
         out.len = out.cap - z.avail_out;
         if (out.len > max) {
             rc = SILT_ETOOBIG;
-            snprintf(why, why_len, "request body is larger than %zu bytes after gzip decoding", max);
+            snprintf(why, why_len, "request body is larger than %zu bytes after gzip decoding",
+                     max);
             break;
         }
         if (zr == Z_STREAM_END && z.avail_in > 0) {
             /* concatenated gzip members (RFC 1952 allows it) */
-            if (inflateReset(&z) != Z_OK) zr = Z_DATA_ERROR;
-            else zr = Z_OK;
+            if (inflateReset(&z) != Z_OK)
+                zr = Z_DATA_ERROR;
+            else
+                zr = Z_OK;
         }
         if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
             rc = SILT_EPARSE;
@@ -199,8 +230,8 @@ static int gunzip(buf *body, size_t max, char *why, size_t why_len) {
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
     (void)version;
     server *s = cls;
     req *r = *con_cls;
@@ -215,7 +246,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         bool is_post = !strcmp(method, "POST");
         bool is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         switch (r->rt) {
-            case ROUTE_NONE: return server_respond_error(s, c, 404, "not found");
+            case ROUTE_NONE:
+                return server_respond_error(s, c, 404, "not found");
             case ROUTE_PING:
             case ROUTE_HEALTH:
             case ROUTE_METRICS:
@@ -232,7 +264,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 break;
             case ROUTE_QUERY_SQL:
             case ROUTE_QUERY_V1:
-                if (!is_post && !is_get) return server_respond_error(s, c, 405, "method not allowed");
+                if (!is_post && !is_get)
+                    return server_respond_error(s, c, 405, "method not allowed");
                 break;
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -265,7 +298,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (ce && *ce && strcasecmp(ce, "identity") != 0) {
         if (strcasecmp(ce, "gzip") != 0) {
             char msg[160];
-            snprintf(msg, sizeof msg, "unsupported Content-Encoding '%.64s' (gzip and identity are supported)", ce);
+            snprintf(msg, sizeof msg,
+                     "unsupported Content-Encoding '%.64s' (gzip and identity are supported)", ce);
             return server_respond_error(s, c, 415, msg);
         }
         char why[200];
@@ -273,15 +307,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (rc) return server_respond_error(s, c, server_status_for(rc), why);
     }
     switch (r->rt) {
-        case ROUTE_PING: return handle_ping(s, c);
-        case ROUTE_HEALTH: return handle_health(s, c);
-        case ROUTE_METRICS: return handle_metrics(s, c);
+        case ROUTE_PING:
+            return handle_ping(s, c);
+        case ROUTE_HEALTH:
+            return handle_health(s, c);
+        case ROUTE_METRICS:
+            return handle_metrics(s, c);
         case ROUTE_WRITE_V1:
         case ROUTE_WRITE_V2:
-        case ROUTE_WRITE_V3: return server_handle_write(s, c, r);
-        case ROUTE_QUERY_SQL: return server_handle_query(s, c, r, method);
-        case ROUTE_QUERY_V1: return server_handle_query_v1(s, c, r, method);
-        case ROUTE_NONE: break;
+        case ROUTE_WRITE_V3:
+            return server_handle_write(s, c, r);
+        case ROUTE_QUERY_SQL:
+            return server_handle_query(s, c, r, method);
+        case ROUTE_QUERY_V1:
+            return server_handle_query_v1(s, c, r, method);
+        case ROUTE_NONE:
+            break;
     }
     return server_respond_error(s, c, 404, "not found");
 }
@@ -323,7 +364,8 @@ static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *
         h[hl - 1] = 0;
         h++;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
     int g = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
@@ -337,8 +379,10 @@ static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *
 int server_start(const server_deps *deps, server **out, silt_err *err) {
     server *s = xcalloc(1, sizeof *s);
     s->d = *deps;
-    if (deps->store) store_source(deps->store, &s->src);
-    else buffer_source(deps->buffer, &s->src);
+    if (deps->store)
+        store_source(deps->store, &s->src);
+    else
+        buffer_source(deps->buffer, &s->src);
     struct sockaddr_storage ss;
     socklen_t sl;
     int rc = parse_bind(deps->conf->http_bind, &ss, &sl, err);
@@ -349,13 +393,12 @@ int server_start(const server_deps *deps, server **out, silt_err *err) {
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)deps->conf->http_max_connections,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                              MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)deps->conf->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_END);
     if (!s->mhd) {
         free(s);
         return SILT_FAIL(err, SILT_EIO, "cannot listen on %s (address in use?)",
@@ -367,7 +410,9 @@ int server_start(const server_deps *deps, server **out, silt_err *err) {
     return SILT_OK;
 }
 
-unsigned server_port(const server *s) { return s->port; }
+unsigned server_port(const server *s) {
+    return s->port;
+}
 
 void server_drain_writes(server *s) {
     s->draining = true;
@@ -376,8 +421,10 @@ void server_drain_writes(server *s) {
     int64_t deadline = time_mono_ns() + 30 * NS_PER_S;
     while (s->writes_in_flight > 0 && time_mono_ns() < deadline) usleep(2000);
     if (s->writes_in_flight > 0)
-        log_warn("http", "%d write(s) still receiving their body after 30 s; closing them "
-                 "unacknowledged", (int)s->writes_in_flight);
+        log_warn("http",
+                 "%d write(s) still receiving their body after 30 s; closing them "
+                 "unacknowledged",
+                 (int)s->writes_in_flight);
 }
 
 void server_stop(server *s) {

@@ -21,12 +21,13 @@ struct store {
     objstore *obj;
     char *node_id;
     pq_writer_opts pq;
-    query_source buf_src; /* the buffer's source: schema functions are delegated to it */
+    query_source buf_src;       /* the buffer's source: schema functions are delegated to it */
     pthread_mutex_t persist_mu; /* one persist at a time */
     /* checked file bytes reused by scans (see "the file cache" below) */
     pthread_mutex_t fc_mu;
     struct fentry *fc_head;
     uint64_t fc_bytes, fc_max, fc_tick;
+    uint64_t n_files_scanned, n_pages_decoded; /* atomics */
 };
 
 int store_open(const store_opts *o, store **out, silt_err *err) {
@@ -145,8 +146,8 @@ void store_object_key(char out[256], int64_t db_id, int64_t table_id, int64_t da
                       const char *file_id) {
     int y, m, d;
     time_civil(day, &y, &m, &d);
-    snprintf(out, 256, "dbs/%" PRId64 "/%" PRId64 "/%04d-%02d-%02d/%s.parquet", db_id, table_id,
-             y, m, d, file_id);
+    snprintf(out, 256, "dbs/%" PRId64 "/%" PRId64 "/%04d-%02d-%02d/%s.parquet", db_id, table_id, y,
+             m, d, file_id);
 }
 
 void store_checksum(const uint8_t *data, size_t len, char out[72]) {
@@ -186,11 +187,16 @@ static pq_type pq_type_of(const query_column *c) {
     if (c->kind == QCOL_TAG) return PQ_STRING;
     if (c->kind == QCOL_TIME) return PQ_TIMESTAMP_NS;
     switch (c->type) {
-        case LP_FLOAT: return PQ_DOUBLE;
-        case LP_INT: return PQ_INT64;
-        case LP_UINT: return PQ_UINT64;
-        case LP_BOOL: return PQ_BOOL;
-        default: return PQ_STRING;
+        case LP_FLOAT:
+            return PQ_DOUBLE;
+        case LP_INT:
+            return PQ_INT64;
+        case LP_UINT:
+            return PQ_UINT64;
+        case LP_BOOL:
+            return PQ_BOOL;
+        default:
+            return PQ_STRING;
     }
 }
 
@@ -216,7 +222,8 @@ static int fetch_file_once(store *st, const catalog_file *f, buf *data, silt_err
 static int fetch_file(store *st, const catalog_file *f, buf *data, silt_err *err) {
     int rc = fetch_file_once(st, f, data, err);
     if (rc == SILT_ECORRUPT && !strcmp(st->obj->kind, "cache")) {
-        log_warn("store", "%s; dropping the cached copy and reading the store", err ? err->msg : "");
+        log_warn("store", "%s; dropping the cached copy and reading the store",
+                 err ? err->msg : "");
         objstore_cache_evict(st->obj, f->object_key);
         buf_reset(data);
         rc = fetch_file_once(st, f, data, err);
@@ -245,7 +252,8 @@ static size_t time_ranges(pq_reader *r, size_t rg, int tcol, int64_t t_min, int6
             const pq_stat *s = &pages[i].stat;
             if (s->has_min_max && (s->max.i64 < t_min || s->min.i64 > t_max)) continue;
             uint64_t lo = pages[i].first_row, hi = lo + pages[i].n_rows;
-            if (n && v[n - 1].hi == lo) v[n - 1].hi = hi;
+            if (n && v[n - 1].hi == lo)
+                v[n - 1].hi = hi;
             else {
                 XGROW(v, cap, n + 1);
                 v[n++] = (row_range){lo, hi};
@@ -254,6 +262,149 @@ static size_t time_ranges(pq_reader *r, size_t rg, int tcol, int64_t t_min, int6
     }
     *out = v;
     return n;
+}
+
+/* Ranges closer than this many rows are read as one: re-decoding the page they share would
+ * cost more than filtering the rows between them (the executor drops those). */
+#define RANGE_GAP_ROWS 2048
+
+static void range_add(row_range **v, size_t *n, size_t *cap, uint64_t lo, uint64_t hi) {
+    if (lo >= hi) return;
+    if (*n && (*v)[*n - 1].hi + RANGE_GAP_ROWS >= lo) {
+        if (hi > (*v)[*n - 1].hi) (*v)[*n - 1].hi = hi;
+        return;
+    }
+    XGROW(*v, *cap, *n + 1);
+    (*v)[(*n)++] = (row_range){lo, hi};
+}
+
+/* Unsigned byte order, as Parquet orders strings. */
+static int sv_cmp_bytes(str_view a, str_view b) {
+    size_t m = a.n < b.n ? a.n : b.n;
+    int c = m ? memcmp(a.p, b.p, m) : 0;
+    return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
+/* Narrow *v (ascending, disjoint) to the rows of row group rg that filter f can want:
+ * first by the tag column's page statistics (filters with an IN list), then by the values
+ * themselves, decoded once per range and matched once per dictionary entry. */
+static int tag_prune(pq_reader *r, size_t rg, const query_table *t, const query_tag_filter *f,
+                     row_range **v, size_t *n, pq_colbuf *cb, silt_err *err) {
+    int pc = pq_reader_find_column(r, t->cols[f->col].name);
+    if (pc < 0 || pq_reader_column(r, (size_t)pc)->type != PQ_STRING) {
+        if (!f->match(f->arg, NULL)) *n = 0; /* every row's tag is NULL */
+        return SILT_OK;
+    }
+    row_range *out = NULL;
+    size_t n_out = 0, cap = 0;
+    const pq_page_info *pages;
+    size_t np;
+    if (f->in && pq_reader_pages(r, rg, (size_t)pc, &pages, &np)) {
+        size_t k = 0; /* both lists are in row order */
+        for (size_t i = 0; i < np; i++) {
+            const pq_stat *st = &pages[i].stat;
+            if (st->has_min_max) {
+                bool hit = false;
+                for (size_t j = 0; j < f->n_in && !hit; j++)
+                    hit = sv_cmp_bytes(f->in[j], st->min_str) >= 0 &&
+                          sv_cmp_bytes(f->in[j], st->max_str) <= 0;
+                if (!hit) continue;
+            }
+            uint64_t lo = pages[i].first_row, hi = lo + pages[i].n_rows;
+            while (k < *n && (*v)[k].hi <= lo) k++;
+            for (size_t j = k; j < *n && (*v)[j].lo < hi; j++) {
+                uint64_t a = (*v)[j].lo > lo ? (*v)[j].lo : lo,
+                         b = (*v)[j].hi < hi ? (*v)[j].hi : hi;
+                if (a < b) {
+                    XGROW(out, cap, n_out + 1);
+                    out[n_out++] = (row_range){a, b};
+                }
+            }
+        }
+        free(*v);
+        *v = out;
+        *n = n_out;
+        out = NULL;
+        n_out = cap = 0;
+    }
+    int8_t *memo = NULL; /* per dictionary entry: -1 unknown, 0 no, 1 yes */
+    size_t memo_n = 0;
+    int null_ok = -1;
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t lo = (*v)[i].lo, hi = (*v)[i].hi;
+        int rc = pq_read_column(r, rg, (size_t)pc, lo, hi, cb, err);
+        if (rc) {
+            free(out);
+            free(memo);
+            return rc;
+        }
+        if (cb->dict && cb->n_dict > memo_n) {
+            memo = xrealloc(memo, cb->n_dict);
+            memset(memo + memo_n, -1, cb->n_dict - memo_n);
+            memo_n = cb->n_dict;
+        }
+        uint64_t run = 0;
+        bool in_run = false;
+        str_view prev = {NULL, 0};
+        bool prev_ok = false, have_prev = false;
+        for (size_t k = 0; k < cb->n; k++) {
+            bool ok;
+            if (cb->valid && !cb->valid[k]) {
+                if (null_ok < 0) null_ok = f->match(f->arg, NULL);
+                ok = null_ok;
+            } else if (cb->dict) {
+                uint32_t d = cb->dict_idx[k];
+                if (memo[d] < 0) memo[d] = f->match(f->arg, &cb->dict[d]);
+                ok = memo[d];
+            } else { /* PLAIN strings: rows are sorted by tags, so compare with the last */
+                str_view x = cb->str[k];
+                if (!have_prev || prev.n != x.n || (x.n && memcmp(prev.p, x.p, x.n))) {
+                    prev = x;
+                    prev_ok = f->match(f->arg, &prev);
+                    have_prev = true;
+                }
+                ok = prev_ok;
+            }
+            if (ok && !in_run)
+                run = lo + k, in_run = true;
+            else if (!ok && in_run) {
+                range_add(&out, &n_out, &cap, run, lo + k);
+                in_run = false;
+            }
+        }
+        if (in_run) range_add(&out, &n_out, &cap, run, hi);
+    }
+    free(memo);
+    free(*v);
+    *v = out;
+    *n = n_out;
+    return SILT_OK;
+}
+
+/* Rows decoded per column and read: bounded so the decoded vectors stay small and are
+ * reused from read to read (a whole row group at once would touch fresh memory for every
+ * value, and page faults cost more than the decoding). A multiple of the page row limit,
+ * so reads split at page boundaries. */
+#define READ_ROWS 65536
+
+/* Cut ranges longer than READ_ROWS at multiples of READ_ROWS. */
+static size_t split_ranges(row_range **v, size_t n) {
+    size_t extra = 0;
+    for (size_t i = 0; i < n; i++)
+        extra += (size_t)(((*v)[i].hi - 1) / READ_ROWS - (*v)[i].lo / READ_ROWS);
+    if (!extra) return n;
+    row_range *out = xmalloc((n + extra) * sizeof *out);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t lo = (*v)[i].lo; lo < (*v)[i].hi;) {
+            uint64_t hi = (lo / READ_ROWS + 1) * READ_ROWS;
+            if (hi > (*v)[i].hi) hi = (*v)[i].hi;
+            out[k++] = (row_range){lo, hi};
+            lo = hi;
+        }
+    free(*v);
+    *v = out;
+    return k;
 }
 
 /* The checked bytes of file f into *p, *len: from the cache (*e set: release it with
@@ -313,9 +464,11 @@ static void fc_release(store *st, fentry *e) {
     pthread_mutex_unlock(&st->fc_mu);
 }
 
-static int file_part_scan(query_part *p, const query_table *t, const size_t *col_idx,
-                          size_t n_cols, int64_t t_min, int64_t t_max, query_batch_fn fn,
-                          void *arg, silt_err *err) {
+static int file_part_scan(query_part *p, const query_table *t, const query_scan_req *req,
+                          query_batch_fn fn, void *arg, silt_err *err) {
+    const size_t *col_idx = req->col_idx;
+    size_t n_cols = req->n_cols;
+    int64_t t_min = req->t_min, t_max = req->t_max;
     file_part *fp = p->ctx;
     store *st = fp->st;
     buf data = {0};
@@ -326,23 +479,29 @@ static int file_part_scan(query_part *p, const query_table *t, const size_t *col
     int rc = fc_acquire(st, &fp->f, &ce, &data, &bytes, &n_bytes, err);
     if (rc) goto out;
     if ((rc = pq_reader_open(bytes, n_bytes, &r, err))) goto out;
+    pq_reader_trust_checksums(r); /* fetch_file checked the catalog's XXH3 of the whole file */
     int tcol = pq_reader_find_column(r, "time");
     int *pcol = xmalloc((n_cols ? n_cols : 1) * sizeof *pcol);
     pq_colbuf *cb = xcalloc(n_cols ? n_cols : 1, sizeof *cb);
     query_vec *vecs = xcalloc(n_cols ? n_cols : 1, sizeof *vecs);
     uint8_t *nulls = xcalloc(FILE_BATCH_ROWS, 1);
+    bool *no_decode = xcalloc(n_cols ? n_cols : 1, sizeof *no_decode);
     for (size_t i = 0; i < n_cols; i++) {
         const query_column *qc = &t->cols[col_idx[i]];
         pcol[i] = pq_reader_find_column(r, qc->name);
         if (pcol[i] >= 0 && pq_reader_column(r, (size_t)pcol[i])->type != pq_type_of(qc)) {
-            log_warn("store", "file %s: column '%s' has another type than the table's; read as "
-                     "NULL", fp->f.object_key, qc->name);
+            log_warn("store",
+                     "file %s: column '%s' has another type than the table's; read as "
+                     "NULL",
+                     fp->f.object_key, qc->name);
             pcol[i] = -1;
         }
         pq_colbuf_init(&cb[i]);
     }
     size_t n_rg = pq_reader_num_row_groups(r);
     bool stop = false;
+    pq_colbuf tagbuf;
+    pq_colbuf_init(&tagbuf);
     for (size_t rg = 0; rg < n_rg && !rc && !stop; rg++) {
         pq_stat ts;
         if (tcol >= 0 && pq_reader_chunk_stats(r, rg, (size_t)tcol, &ts) == SILT_OK &&
@@ -350,22 +509,34 @@ static int file_part_scan(query_part *p, const query_table *t, const size_t *col
             continue; /* row-group pruning */
         row_range *ranges;
         size_t n_ranges = time_ranges(r, rg, tcol, t_min, t_max, &ranges);
+        for (size_t k = 0; k < req->n_filters && n_ranges && !rc; k++)
+            rc = tag_prune(r, rg, t, &req->filters[k], &ranges, &n_ranges, &tagbuf, err);
+        n_ranges = split_ranges(&ranges, n_ranges);
+        /* count-only columns without NULLs in this row group: their statistics say every row
+         * has a value, so nothing is decoded */
+        for (size_t i = 0; i < n_cols; i++) {
+            pq_stat cs;
+            no_decode[i] = req->count_only && req->count_only[i] && pcol[i] >= 0 &&
+                           pq_reader_chunk_stats(r, rg, (size_t)pcol[i], &cs) == SILT_OK &&
+                           cs.has_null_count && cs.null_count == 0;
+        }
         for (size_t ri = 0; ri < n_ranges && !rc && !stop; ri++) {
             for (size_t i = 0; i < n_cols && !rc; i++)
-                if (pcol[i] >= 0)
-                    rc = pq_read_column(r, rg, (size_t)pcol[i], ranges[ri].lo, ranges[ri].hi, &cb[i],
-                                        err);
+                if (pcol[i] >= 0 && !no_decode[i])
+                    rc = pq_read_column(r, rg, (size_t)pcol[i], ranges[ri].lo, ranges[ri].hi,
+                                        &cb[i], err);
             uint64_t nrows = ranges[ri].hi - ranges[ri].lo;
             for (uint64_t off = 0; off < nrows && !rc && !stop; off += FILE_BATCH_ROWS) {
                 size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
                 for (size_t i = 0; i < n_cols; i++) {
                     query_vec *v = &vecs[i];
                     memset(v, 0, sizeof *v);
-                    if (pcol[i] < 0) {
-                        /* the file predates the column: NULL (any array will do) */
+                    if (pcol[i] < 0 || no_decode[i]) {
+                        /* the file predates the column: NULL; or only its (absent) NULLs
+                         * matter: any values (these arrays will do) */
                         static const int64_t zeros[FILE_BATCH_ROWS];
                         static const str_view empty[FILE_BATCH_ROWS];
-                        v->valid = nulls;
+                        v->valid = no_decode[i] ? NULL : nulls;
                         v->i64 = zeros;
                         v->u64 = (const uint64_t *)zeros;
                         v->f64 = (const double *)(const void *)zeros;
@@ -383,25 +554,40 @@ static int file_part_scan(query_part *p, const query_table *t, const size_t *col
                 }
                 query_batch qb = {nb, vecs};
                 int fr = fn(arg, &qb);
-                if (fr == QUERY_SCAN_STOP) stop = true;
-                else if (fr < 0) rc = fr;
+                if (fr == QUERY_SCAN_STOP)
+                    stop = true;
+                else if (fr < 0)
+                    rc = fr;
             }
         }
         free(ranges);
     }
     for (size_t i = 0; i < n_cols; i++) pq_colbuf_fini(&cb[i]);
+    pq_colbuf_fini(&tagbuf);
     free(cb);
     free(vecs);
     free(pcol);
     free(nulls);
+    free(no_decode);
 out:
+    if (r) {
+        __atomic_add_fetch(&st->n_files_scanned, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->n_pages_decoded, pq_reader_pages_decoded(r), __ATOMIC_RELAXED);
+    }
     pq_reader_close(r);
     fc_release(st, ce);
     buf_free(&data);
     return rc;
 }
 
-static void file_part_release(query_part *p) { free(p->ctx); }
+static void file_part_release(query_part *p) {
+    free(p->ctx);
+}
+
+void store_get_stats(store *st, store_stats *out) {
+    out->files_scanned = __atomic_load_n(&st->n_files_scanned, __ATOMIC_RELAXED);
+    out->pages_decoded = __atomic_load_n(&st->n_pages_decoded, __ATOMIC_RELAXED);
+}
 
 /* ------------------------------------------------------------------ the query source */
 
@@ -453,7 +639,7 @@ static int st_scan(const query_source *qs, const query_scan_req *req, query_batc
         fp->st = st;
         fp->f = files[i];
         parts[n++] = (query_part){files[i].min_time, files[i].max_time, files[i].row_count, fp,
-                                  file_part_scan, file_part_release};
+                                  file_part_scan,    file_part_release};
     }
     for (size_t i = 0; i < nb; i++) parts[n++] = bparts[i];
     if (!rc) rc = query_merge_scan(parts, n, req->schema, req, fn, arg, err);
@@ -471,7 +657,7 @@ static int st_list_dbs(const query_source *qs, char ***names, size_t *n, silt_er
 }
 
 void store_source(store *st, query_source *out) {
-    *out = (query_source){st, st_db_exists, st_list_tables, st_table_schema, st_table_release,
+    *out = (query_source){st,      st_db_exists, st_list_tables, st_table_schema, st_table_release,
                           st_scan, st_list_dbs};
 }
 
@@ -523,7 +709,8 @@ static void table_layout(const schema_table *t, table_cols *tc) {
             tc->ex[k] = (buffer_export_col){c->id, tag, (lp_type)c->type};
             query_column qc = {c->name, tag ? QCOL_TAG : QCOL_FIELD, (lp_type)c->type};
             tc->defs[k] = (pq_column_def){tc->names[k], pq_type_of(&qc), true, tag};
-            tc->ccols[k] = (catalog_column){tc->names[k], c->kind, c->kind == SCHEMA_FIELD ? c->type : 0};
+            tc->ccols[k] =
+                (catalog_column){tc->names[k], c->kind, c->kind == SCHEMA_FIELD ? c->type : 0};
             if (tag) tc->sort_tags[tc->n_tags++] = c->id;
         }
     }
@@ -552,8 +739,8 @@ typedef struct write_ctx {
 static int write_batch(void *arg, const query_vec *vecs, size_t n) {
     write_ctx *wc = arg;
     for (size_t i = 0; i < wc->n_cols; i++)
-        wc->pv[i] = (pq_vec){vecs[i].i64, vecs[i].u64, vecs[i].f64, vecs[i].b, vecs[i].str,
-                             vecs[i].valid};
+        wc->pv[i] =
+            (pq_vec){vecs[i].i64, vecs[i].u64, vecs[i].f64, vecs[i].b, vecs[i].str, vecs[i].valid};
     return pq_writer_write(wc->w, wc->pv, n, wc->err);
 }
 
@@ -564,13 +751,14 @@ static int put_object(store *st, const char *key, const buf *data, silt_err *err
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = objstore_put(st->obj, key, data->p, data->len, err);
         if (rc == SILT_OK || rc == SILT_EEXIST || rc == SILT_EINVAL) break;
-        log_warn("store", "put %s failed (%s), attempt %d of 3", key, err ? err->msg : "", attempt + 1);
+        log_warn("store", "put %s failed (%s), attempt %d of 3", key, err ? err->msg : "",
+                 attempt + 1);
     }
     return rc;
 }
 
-static int ensure_ids(store *st, uint32_t table_id, int64_t *db_cat, int64_t *tbl_cat, char **db_name,
-                      char **tbl_name, silt_err *err) {
+static int ensure_ids(store *st, uint32_t table_id, int64_t *db_cat, int64_t *tbl_cat,
+                      char **db_name, char **tbl_name, silt_err *err) {
     schema_rdlock(st->s);
     schema_table *t = schema_table_by_id(st->s, table_id);
     if (!t) {
@@ -604,8 +792,10 @@ static char *schema_json(const char *db, const char *table, const table_cols *tc
     for (size_t i = 0; i < tc->n; i++) {
         json_t *c = json_object();
         json_object_set_new(c, "name", json_string(tc->names[i]));
-        json_object_set_new(c, "kind", json_string(tc->ex[i].col_id == UINT32_MAX ? "time"
-                                                   : tc->ex[i].is_tag ? "tag" : "field"));
+        json_object_set_new(c, "kind",
+                            json_string(tc->ex[i].col_id == UINT32_MAX ? "time"
+                                        : tc->ex[i].is_tag             ? "tag"
+                                                                       : "field"));
         json_object_set_new(c, "type", json_string(type_word(&tc->defs[i], &tc->ex[i])));
         json_array_append_new(cols, c);
         if (tc->ex[i].is_tag || tc->ex[i].col_id == UINT32_MAX)
@@ -665,8 +855,10 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
             wc.w = pw;
             rc = buffer_gen_export(g, cd->table_id, cd->day, tc.sort_tags, tc.n_tags, tc.ex, tc.n,
                                    65536, write_batch, &wc, err);
-            if (rc) pq_writer_abort(pw);
-            else rc = pq_writer_finish(pw, &data, err);
+            if (rc)
+                pq_writer_abort(pw);
+            else
+                rc = pq_writer_finish(pw, &data, err);
         }
         free(pv);
         free(sj);
@@ -710,8 +902,12 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
         free(tbl_name);
     }
     if (!rc) {
-        catalog_commit cm = {.files = files, .n_files = n_files, .col_table_ids = ccol_tables,
-                             .cols = ccols, .n_cols = n_ccols, .node_id = st->node_id,
+        catalog_commit cm = {.files = files,
+                             .n_files = n_files,
+                             .col_table_ids = ccol_tables,
+                             .cols = ccols,
+                             .n_cols = n_ccols,
+                             .node_id = st->node_id,
                              .persisted_seq = persisted_seq};
         rc = catalog_commit_persist(st->cat, &cm, err);
         if (!rc && (rc = INJECT("persist.after_commit")))
@@ -726,16 +922,19 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
         if (w) {
             silt_err werr = {0};
             int wr = wal_remove_through(w, persisted_seq, &werr);
-            if (wr) log_warn("store", "persisted through seq %" PRIu64 ", but removing WAL "
-                             "segments failed: %s (retried at the next persist or restart)",
-                             persisted_seq, werr.msg);
+            if (wr)
+                log_warn("store",
+                         "persisted through seq %" PRIu64 ", but removing WAL "
+                         "segments failed: %s (retried at the next persist or restart)",
+                         persisted_seq, werr.msg);
         }
     }
     int64_t elapsed = time_mono_ns() - t0;
     if (committed) {
-        log_info("store", "persisted %zu file(s), %" PRIu64 " rows, %.1f MB in %.3f s "
-                 "(%.0f rows/s); WAL persisted through seq %" PRIu64, n_files, rows,
-                 (double)bytes / 1e6, (double)elapsed / 1e9,
+        log_info("store",
+                 "persisted %zu file(s), %" PRIu64 " rows, %.1f MB in %.3f s "
+                 "(%.0f rows/s); WAL persisted through seq %" PRIu64,
+                 n_files, rows, (double)bytes / 1e6, (double)elapsed / 1e9,
                  elapsed ? (double)rows / ((double)elapsed / 1e9) : 0.0, persisted_seq);
         if (stats) *stats = (persist_stats){n_files, rows, bytes, elapsed, persisted_seq};
     }

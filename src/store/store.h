@@ -27,7 +27,7 @@ typedef struct store store;
 
 typedef struct store_opts {
     schema *schema;
-    buffer *buffer;     /* may be NULL: a store that only reads files */
+    buffer *buffer; /* may be NULL: a store that only reads files */
     catalog *catalog;
     objstore *objects;
     const char *node_id;
@@ -45,6 +45,13 @@ int store_load_schema(catalog *c, schema *s, silt_err *err);
 
 /* The query_source over files and buffer. */
 void store_source(store *st, query_source *out);
+
+/* Counters of the query path, for /metrics and the tests that check pruning. */
+typedef struct store_stats {
+    uint64_t files_scanned; /* Parquet files a query opened */
+    uint64_t pages_decoded; /* data pages whose values were decoded */
+} store_stats;
+void store_get_stats(store *st, store_stats *out);
 
 typedef struct persist_stats {
     uint64_t files, rows, bytes;

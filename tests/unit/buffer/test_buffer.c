@@ -46,7 +46,8 @@ static void write_lp(fixture *f, const char *lp) {
     support_ingest(f->s, "db", lp, &ib);
     assert_int_equal(ib.n_rejects, 0);
     silt_err err = {0};
-    if (buffer_apply(f->b, ++f->seq, ib.payload.p, ib.payload.len, &err)) fail_msg("apply: %s", err.msg);
+    if (buffer_apply(f->b, ++f->seq, ib.payload.p, ib.payload.len, &err))
+        fail_msg("apply: %s", err.msg);
     ingest_batch_fini(&ib);
 }
 
@@ -71,13 +72,18 @@ static int dump_batch(void *arg, const query_batch *qb) {
                 buf_puts(&d->out, "-");
                 continue;
             }
-            if (col->kind == QCOL_TIME) buf_printf(&d->out, "%lld", (long long)v->i64[r]);
+            if (col->kind == QCOL_TIME)
+                buf_printf(&d->out, "%lld", (long long)v->i64[r]);
             else if (col->kind == QCOL_TAG || col->type == LP_STRING)
                 buf_append(&d->out, v->str[r].p, v->str[r].n);
-            else if (col->type == LP_FLOAT) buf_put_double(&d->out, v->f64[r]);
-            else if (col->type == LP_INT) buf_printf(&d->out, "%lld", (long long)v->i64[r]);
-            else if (col->type == LP_UINT) buf_printf(&d->out, "%llu", (unsigned long long)v->u64[r]);
-            else buf_puts(&d->out, v->b[r] ? "t" : "f");
+            else if (col->type == LP_FLOAT)
+                buf_put_double(&d->out, v->f64[r]);
+            else if (col->type == LP_INT)
+                buf_printf(&d->out, "%lld", (long long)v->i64[r]);
+            else if (col->type == LP_UINT)
+                buf_printf(&d->out, "%llu", (unsigned long long)v->u64[r]);
+            else
+                buf_puts(&d->out, v->b[r] ? "t" : "f");
         }
         buf_putc(&d->out, '\n');
     }
@@ -93,9 +99,16 @@ static char *scan_all(fixture *f, const char *table, int64_t t_min, int64_t t_ma
     for (size_t i = 0; i < qt.n_cols; i++) idx[i] = i;
     dump d = {.t = &qt, .idx = idx, .n_cols = qt.n_cols};
     buf_puts(&d.out, "");
-    for (size_t i = 0; i < qt.n_cols; i++) buf_printf(&d.out, "%s%s", i ? " " : "", qt.cols[i].name);
+    for (size_t i = 0; i < qt.n_cols; i++)
+        buf_printf(&d.out, "%s%s", i ? " " : "", qt.cols[i].name);
     buf_putc(&d.out, '\n');
-    query_scan_req req = {"db", table, &qt, idx, qt.n_cols, t_min, t_max};
+    query_scan_req req = {.db = "db",
+                          .table = table,
+                          .schema = &qt,
+                          .col_idx = idx,
+                          .n_cols = qt.n_cols,
+                          .t_min = t_min,
+                          .t_max = t_max};
     assert_int_equal(f->src.scan(&f->src, &req, dump_batch, &d, &err), SILT_OK);
     if (rows) *rows = d.rows;
     f->src.table_release(&f->src, &qt);
@@ -116,9 +129,9 @@ static void test_buffer_apply_and_scan_all_types(void **state) {
 static void test_buffer_last_write_wins_field_by_field(void **state) {
     fixture *f = *state;
     write_lp(f, "m,host=a x=1,y=10 100\n");
-    write_lp(f, "m,host=a x=2 100\n");        /* same series and time: x replaced, y kept */
-    write_lp(f, "m,host=a y=30,z=5i 100\n");  /* y replaced, z added */
-    write_lp(f, "m,host=b x=9 100\n");        /* another series: a new row */
+    write_lp(f, "m,host=a x=2 100\n");       /* same series and time: x replaced, y kept */
+    write_lp(f, "m,host=a y=30,z=5i 100\n"); /* y replaced, z added */
+    write_lp(f, "m,host=b x=9 100\n");       /* another series: a new row */
     size_t rows;
     char *t = scan_all(f, "m", INT64_MIN, INT64_MAX, &rows);
     assert_int_equal(rows, 2);
@@ -186,8 +199,7 @@ static void test_buffer_columns_added_later_are_null_before(void **state) {
 static void test_buffer_scan_across_blocks(void **state) {
     fixture *f = *state;
     buf lp = {0};
-    for (int i = 0; i < 20000; i++)
-        buf_printf(&lp, "m,h=h%d v=%di %d\n", i % 7, i, 1000 + i);
+    for (int i = 0; i < 20000; i++) buf_printf(&lp, "m,h=h%d v=%di %d\n", i % 7, i, 1000 + i);
     write_lp(f, buf_cstr(&lp));
     buf_free(&lp);
     size_t rows;
@@ -282,11 +294,15 @@ static int on_export(void *arg, const query_vec *v, size_t n) {
     e->batches++;
     for (size_t r = 0; r < n; r++) {
         /* columns: host (tag), x (float), time */
-        if (v[0].valid && !v[0].valid[r]) buf_puts(&e->out, "-");
-        else buf_append(&e->out, v[0].str[r].p, v[0].str[r].n);
+        if (v[0].valid && !v[0].valid[r])
+            buf_puts(&e->out, "-");
+        else
+            buf_append(&e->out, v[0].str[r].p, v[0].str[r].n);
         buf_putc(&e->out, ' ');
-        if (v[1].valid && !v[1].valid[r]) buf_puts(&e->out, "-");
-        else buf_put_double(&e->out, v[1].f64[r]);
+        if (v[1].valid && !v[1].valid[r])
+            buf_puts(&e->out, "-");
+        else
+            buf_put_double(&e->out, v[1].f64[r]);
         buf_printf(&e->out, " %lld\n", (long long)v[2].i64[r]);
     }
     return 0;
@@ -309,8 +325,9 @@ static void test_buffer_export_sorts_by_tags_then_time(void **state) {
     schema_unlock(f->s);
     buffer_export_col cols[3] = {{host, true, 0}, {x, false, LP_FLOAT}, {UINT32_MAX, false, 0}};
     exported e = {0};
-    assert_int_equal(buffer_gen_export(g, cd[0].table_id, cd[0].day, &host, 1, cols, 3, 2,
-                                       on_export, &e, NULL), SILT_OK);
+    assert_int_equal(
+        buffer_gen_export(g, cd[0].table_id, cd[0].day, &host, 1, cols, 3, 2, on_export, &e, NULL),
+        SILT_OK);
     /* a series without the tag first, then a, then b; each by time; batches of 2 */
     assert_string_equal(buf_cstr(&e.out), "- 4 15\na 5 5\na 6 20\nb 3 10\nb 1 30\n");
     assert_int_equal(e.batches, 3);
@@ -323,16 +340,22 @@ static void test_buffer_export_sorts_by_tags_then_time(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_buffer_apply_and_scan_all_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_last_write_wins_field_by_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_merge_within_one_request_keeps_later_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_last_write_wins_field_by_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_merge_within_one_request_keeps_later_line,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_out_of_order_times_merge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_day_partitions_and_time_pruning, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_columns_added_later_are_null_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_day_partitions_and_time_pruning, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_columns_added_later_are_null_before, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_buffer_scan_across_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_source_schema_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_rejects_corrupt_payload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_freeze_keeps_rows_queryable_and_merges_across_generations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buffer_export_sorts_by_tags_then_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_buffer_freeze_keeps_rows_queryable_and_merges_across_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffer_export_sorts_by_tags_then_time, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

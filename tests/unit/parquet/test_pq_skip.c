@@ -259,8 +259,46 @@ static void test_pq_skip_tag_predicate_through_dictionary(void **state) {
     pqt_table_free(&t);
 }
 
+/* page_rows cuts every column's pages at the same multiples of the limit (while page_bytes
+ * is not reached first), so the pages of all columns align; page_rows 0 leaves only the byte
+ * bound. */
+static void test_pq_skip_page_rows_align_columns(void **state) {
+    (void)state;
+    pqt_table t;
+    make_series(&t);
+    for (size_t limit = 0; limit <= 1000; limit += 1000) {
+        pq_writer_opts o;
+        pq_writer_opts_init(&o);
+        o.row_group_rows = RG_ROWS;
+        o.page_rows = limit;
+        buf out = {0};
+        pqt_write_table(&t, &o, 0, &out);
+        pq_reader *r;
+        silt_err err;
+        assert_int_equal(pq_reader_open(out.p, out.len, &r, &err), SILT_OK);
+        for (size_t col = 0; col < pq_reader_num_columns(r); col++) {
+            const pq_page_info *pg;
+            size_t np;
+            assert_true(pq_reader_pages(r, 0, col, &pg, &np));
+            if (limit) {
+                assert_int_equal(np, RG_ROWS / limit);
+                for (size_t i = 0; i < np; i++) {
+                    assert_int_equal(pg[i].first_row, i * limit);
+                    assert_int_equal(pg[i].n_rows, limit);
+                }
+            } else {
+                assert_int_equal(np, 1); /* 10,000 rows are far below 1 MiB */
+            }
+        }
+        pq_reader_close(r);
+        buf_free(&out);
+    }
+    pqt_table_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pq_skip_page_rows_align_columns),
         cmocka_unit_test(test_pq_skip_row_groups_and_pages_by_time),
         cmocka_unit_test(test_pq_skip_pages_without_offset_index),
         cmocka_unit_test(test_pq_skip_tag_predicate_through_dictionary),

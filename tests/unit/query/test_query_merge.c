@@ -16,8 +16,10 @@
 #include <stdlib.h>
 
 /* Table: host (tag), dc (tag), time, v (float). A fake part holds rows as text-free arrays. */
-static query_column cols[] = {
-    {"dc", QCOL_TAG, 0}, {"host", QCOL_TAG, 0}, {"time", QCOL_TIME, 0}, {"v", QCOL_FIELD, LP_FLOAT}};
+static query_column cols[] = {{"dc", QCOL_TAG, 0},
+                              {"host", QCOL_TAG, 0},
+                              {"time", QCOL_TIME, 0},
+                              {"v", QCOL_FIELD, LP_FLOAT}};
 static const query_table table = {cols, 4, NULL};
 
 typedef struct row {
@@ -33,10 +35,12 @@ typedef struct fake {
     int scans;
 } fake;
 
-static int fake_scan(query_part *p, const query_table *t, const size_t *idx, size_t n_cols,
-                     int64_t t_min, int64_t t_max, query_batch_fn fn, void *arg, silt_err *err) {
+static int fake_scan(query_part *p, const query_table *t, const query_scan_req *req,
+                     query_batch_fn fn, void *arg, silt_err *err) {
     (void)t;
     (void)err;
+    const size_t *idx = req->col_idx, n_cols = req->n_cols;
+    int64_t t_min = req->t_min, t_max = req->t_max;
     fake *f = p->ctx;
     f->scans++;
     /* one row per batch: exercises batch boundaries too */
@@ -58,7 +62,9 @@ static int fake_scan(query_part *p, const query_table *t, const size_t *idx, siz
                     v[c].valid = valid[c];
                     break;
                 }
-                case 2: v[c].i64 = &x->time; break;
+                case 2:
+                    v[c].i64 = &x->time;
+                    break;
                 case 3:
                     valid[c][0] = x->has_v;
                     v[c].f64 = &x->v;
@@ -88,11 +94,15 @@ static int collect(void *arg, const query_batch *b) {
     for (size_t r = 0; r < b->n_rows; r++) {
         /* request columns: host, time, v */
         const query_vec *h = &b->cols[0], *tm = &b->cols[1], *v = &b->cols[2];
-        if (h->valid && !h->valid[r]) buf_puts(&o->text, "-");
-        else buf_append(&o->text, h->str[r].p, h->str[r].n);
+        if (h->valid && !h->valid[r])
+            buf_puts(&o->text, "-");
+        else
+            buf_append(&o->text, h->str[r].p, h->str[r].n);
         buf_printf(&o->text, " %lld ", (long long)tm->i64[r]);
-        if (v->valid && !v->valid[r]) buf_puts(&o->text, "-");
-        else buf_put_double(&o->text, v->f64[r]);
+        if (v->valid && !v->valid[r])
+            buf_puts(&o->text, "-");
+        else
+            buf_put_double(&o->text, v->f64[r]);
         buf_putc(&o->text, '\n');
         if (++o->rows == o->stop_after) return QUERY_SCAN_STOP;
     }
@@ -101,7 +111,13 @@ static int collect(void *arg, const query_batch *b) {
 
 static char *run(query_part *parts, size_t n, int64_t lo, int64_t hi, size_t stop_after) {
     size_t idx[3] = {1, 2, 3};
-    query_scan_req req = {"db", "t", &table, idx, 3, lo, hi};
+    query_scan_req req = {.db = "db",
+                          .table = "t",
+                          .schema = &table,
+                          .col_idx = idx,
+                          .n_cols = 3,
+                          .t_min = lo,
+                          .t_max = hi};
     out o = {.stop_after = stop_after};
     buf_puts(&o.text, "");
     assert_int_equal(query_merge_scan(parts, n, &table, &req, collect, &o, NULL), SILT_OK);

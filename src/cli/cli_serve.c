@@ -168,7 +168,8 @@ int cli_serve(int argc, char **argv) {
                      .objects = obj,
                      .node_id = conf.node_id,
                      .parquet = cli_parquet_opts(&conf),
-                     .file_cache_bytes = conf.file_cache_size};
+                     .file_cache_bytes = conf.file_cache_size,
+                     .scan_threads = (unsigned)conf.query_scan_threads};
     if ((rc = store_open(&so, &st, &err))) {
         log_error("serve", "%s", err.msg);
         goto out;

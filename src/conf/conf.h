@@ -41,6 +41,7 @@ typedef struct silt_conf {
     bool aws_virtual_hosted;
     uint64_t object_cache_size;
     uint64_t file_cache_size;
+    uint64_t query_scan_threads;
     uint64_t buffer_persist_size;
     uint64_t buffer_persist_age_ns;
     uint64_t buffer_max_size;

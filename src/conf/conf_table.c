@@ -60,6 +60,9 @@ const conf_def conf_table[] = {
      "Address buckets as bucket.host instead of host/bucket"},
     {"object-cache-size", CONF_SIZE, "1GiB", 0, 1ull << 50, "bytes", false, F(object_cache_size),
      NULL, "Bound of the local cache of remote Parquet files in <data-dir>/cache (0: no cache)"},
+    {"query-scan-threads", CONF_UINT, "0", 0, 2, NULL, false, F(query_scan_threads), NULL,
+     "Threads decoding one file scan: 1, or 2 (the next rows are decoded while the query "
+     "works on the current ones); 0: 2 on a machine with two CPUs or more"},
     {"file-cache-size", CONF_SIZE, "256MiB", 0, 1ull << 44, "bytes", false, F(file_cache_size),
      NULL, "Bound of the in-memory cache of checked Parquet files that queries read (0: none)"},
     {"buffer-persist-size", CONF_SIZE, "512MiB", 1ull << 20, 1ull << 40, "bytes", false,

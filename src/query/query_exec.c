@@ -713,7 +713,80 @@ static int batch_cmp(const sortbuf *sb, const query_batch *b, uint32_t i, uint32
     return 0;
 }
 
-static void sort_part_row(sortbuf *sb, const query_batch *b, uint32_t i);
+/* The partition of row i (its id: order of first appearance). */
+static uint32_t part_id(sortbuf *sb, const query_batch *b, uint32_t i) {
+    buf_reset(&sb->pkey);
+    for (size_t j = 0; j < sb->part_n; j++) {
+        uint32_t c = sb->keys[j].col;
+        const query_vec *v = &b->cols[c];
+        qtype t = sb->cols[c].type;
+        const void *src = vec_data(v, t);
+        bool ok = src && (!v->valid || v->valid[i]);
+        buf_putc(&sb->pkey, ok);
+        if (!ok) continue;
+        if (t == QT_STRING) {
+            buf_put_varint(&sb->pkey, v->str[i].n);
+            buf_append(&sb->pkey, v->str[i].p, v->str[i].n);
+        } else if (t == QT_BOOL) {
+            buf_putc(&sb->pkey, v->b[i] != 0);
+        } else {
+            buf_append(&sb->pkey, (const int64_t *)src + i, 8);
+        }
+    }
+    uint32_t pid;
+    if (sb->n_parts && sb->pkey.len == sb->last_pkey.len &&
+        !memcmp(sb->pkey.p, sb->last_pkey.p, sb->pkey.len)) {
+        pid = sb->last_pid; /* input sorted by series: mostly the previous partition */
+    } else {
+        uint64_t h = hmap_hash(sb->pkey.p, sb->pkey.len), got;
+        if (hmap_get(&sb->parts, sb->pkey.p, sb->pkey.len, h, &got)) {
+            pid = (uint32_t)got;
+        } else {
+            if (sb->n_parts == sb->cap_parts) {
+                sb->cap_parts = sb->cap_parts ? 2 * sb->cap_parts : 64;
+                sb->pslot = xrealloc(sb->pslot, sb->cap_parts * sb->part_keep * sizeof *sb->pslot);
+                sb->pcount = xrealloc(sb->pcount, sb->cap_parts * sizeof *sb->pcount);
+            }
+            pid = (uint32_t)sb->n_parts++;
+            sb->pcount[pid] = 0;
+            char *kc = arena_alloc(&sb->part_keys, sb->pkey.len ? sb->pkey.len : 1);
+            memcpy(kc, sb->pkey.p, sb->pkey.len);
+            hmap_put(&sb->parts, kc, sb->pkey.len, h, pid);
+        }
+        buf_reset(&sb->last_pkey);
+        buf_append(&sb->last_pkey, sb->pkey.p, sb->pkey.len);
+        sb->last_pid = pid;
+    }
+    return pid;
+}
+
+/* Offer row i to its partition's slots. */
+static void sort_part_row(sortbuf *sb, const query_batch *b, uint32_t i) {
+    size_t keep = sb->part_keep;
+    uint32_t pid = part_id(sb, b, i);
+    uint32_t *slots = sb->pslot + (size_t)pid * keep;
+    sb_reserve(sb, sb->n + 1);
+    if (sb->pcount[pid] < keep) {
+        for (size_t c = 0; c < sb->n_cols; c++)
+            sb->raw_bytes += sb_put_rows(sb, c, sb->n, &b->cols[c], &i, 1);
+        sb->seq[sb->n] = sb->next_seq++;
+        slots[sb->pcount[pid]++] = (uint32_t)sb->n++;
+        return;
+    }
+    size_t cand = sb->n; /* scratch slot past the kept rows */
+    for (size_t j = 0; j < sb->n_keys; j++) {
+        uint32_t c = sb->keys[j].col;
+        sb_put_view(sb, c, cand, &b->cols[c], i);
+    }
+    sb->seq[cand] = sb->next_seq++;
+    uint32_t worst = slots[0];
+    for (size_t j = 1; j < keep; j++)
+        if (slot_cmp(sb, slots[j], worst) > 0) worst = slots[j];
+    if (slot_cmp(sb, (uint32_t)cand, worst) >= 0) return;
+    uint64_t seq = sb->seq[cand];
+    sb_overwrite(sb, worst, b, i);
+    sb->seq[worst] = seq;
+}
 
 /* Partitioned top-N: each row joins its partition's part_keep slots while there is room,
  * else replaces the partition's worst row if it sorts before it. Input arrives grouped by
@@ -737,76 +810,6 @@ static void sort_part_rows(sortbuf *sb, const query_batch *b, const uint32_t *se
         k = e;
     }
     if (sb->arena_bytes > 2 * sb->raw_bytes + ((size_t)1 << 20)) sb_restring(sb);
-}
-
-static void sort_part_row(sortbuf *sb, const query_batch *b, uint32_t i) {
-    size_t keep = sb->part_keep;
-    {
-        buf_reset(&sb->pkey);
-        for (size_t j = 0; j < sb->part_n; j++) {
-            uint32_t c = sb->keys[j].col;
-            const query_vec *v = &b->cols[c];
-            qtype t = sb->cols[c].type;
-            const void *src = vec_data(v, t);
-            bool ok = src && (!v->valid || v->valid[i]);
-            buf_putc(&sb->pkey, ok);
-            if (!ok) continue;
-            if (t == QT_STRING) {
-                buf_put_varint(&sb->pkey, v->str[i].n);
-                buf_append(&sb->pkey, v->str[i].p, v->str[i].n);
-            } else if (t == QT_BOOL) {
-                buf_putc(&sb->pkey, v->b[i] != 0);
-            } else {
-                buf_append(&sb->pkey, (const int64_t *)src + i, 8);
-            }
-        }
-        uint32_t pid;
-        if (sb->n_parts && sb->pkey.len == sb->last_pkey.len &&
-            !memcmp(sb->pkey.p, sb->last_pkey.p, sb->pkey.len)) {
-            pid = sb->last_pid; /* input sorted by series: mostly the previous partition */
-        } else {
-            uint64_t h = hmap_hash(sb->pkey.p, sb->pkey.len), got;
-            if (hmap_get(&sb->parts, sb->pkey.p, sb->pkey.len, h, &got)) {
-                pid = (uint32_t)got;
-            } else {
-                if (sb->n_parts == sb->cap_parts) {
-                    sb->cap_parts = sb->cap_parts ? 2 * sb->cap_parts : 64;
-                    sb->pslot = xrealloc(sb->pslot, sb->cap_parts * keep * sizeof *sb->pslot);
-                    sb->pcount = xrealloc(sb->pcount, sb->cap_parts * sizeof *sb->pcount);
-                }
-                pid = (uint32_t)sb->n_parts++;
-                sb->pcount[pid] = 0;
-                char *kc = arena_alloc(&sb->part_keys, sb->pkey.len ? sb->pkey.len : 1);
-                memcpy(kc, sb->pkey.p, sb->pkey.len);
-                hmap_put(&sb->parts, kc, sb->pkey.len, h, pid);
-            }
-            buf_reset(&sb->last_pkey);
-            buf_append(&sb->last_pkey, sb->pkey.p, sb->pkey.len);
-            sb->last_pid = pid;
-        }
-        uint32_t *slots = sb->pslot + (size_t)pid * keep;
-        sb_reserve(sb, sb->n + 1);
-        if (sb->pcount[pid] < keep) {
-            for (size_t c = 0; c < sb->n_cols; c++)
-                sb->raw_bytes += sb_put_rows(sb, c, sb->n, &b->cols[c], &i, 1);
-            sb->seq[sb->n] = sb->next_seq++;
-            slots[sb->pcount[pid]++] = (uint32_t)sb->n++;
-            return;
-        }
-        size_t cand = sb->n; /* scratch slot past the kept rows */
-        for (size_t j = 0; j < sb->n_keys; j++) {
-            uint32_t c = sb->keys[j].col;
-            sb_put_view(sb, c, cand, &b->cols[c], i);
-        }
-        sb->seq[cand] = sb->next_seq++;
-        uint32_t worst = slots[0];
-        for (size_t j = 1; j < keep; j++)
-            if (slot_cmp(sb, slots[j], worst) > 0) worst = slots[j];
-        if (slot_cmp(sb, (uint32_t)cand, worst) >= 0) return;
-        uint64_t seq = sb->seq[cand];
-        sb_overwrite(sb, worst, b, i);
-        sb->seq[worst] = seq;
-    }
 }
 
 static int sort_stage(qrun *r, stage *s, const query_batch *b, const uint32_t *sel, size_t n) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #define FILE_BATCH_ROWS 4096
 
@@ -28,7 +29,19 @@ struct store {
     struct fentry *fc_head;
     uint64_t fc_bytes, fc_max, fc_tick;
     uint64_t n_files_scanned, n_pages_decoded; /* atomics */
+    unsigned scan_threads;
 };
+
+static int scan_cpus(void) {
+    static int n;
+    int v = __atomic_load_n(&n, __ATOMIC_RELAXED);
+    if (!v) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        v = c > 0 ? (int)c : 1;
+        __atomic_store_n(&n, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
 
 int store_open(const store_opts *o, store **out, silt_err *err) {
     (void)err;
@@ -47,6 +60,7 @@ int store_open(const store_opts *o, store **out, silt_err *err) {
     pthread_mutex_init(&st->persist_mu, NULL);
     pthread_mutex_init(&st->fc_mu, NULL);
     st->fc_max = o->file_cache_bytes;
+    st->scan_threads = o->scan_threads ? o->scan_threads : (scan_cpus() >= 2 ? 2 : 1);
     *out = st;
     return SILT_OK;
 }
@@ -464,6 +478,89 @@ static void fc_release(store *st, fentry *e) {
     pthread_mutex_unlock(&st->fc_mu);
 }
 
+/* One read of a file scan: rows [lo, hi) of row group rg, every requested column. */
+typedef struct scan_task {
+    size_t rg;
+    uint64_t lo, hi;
+} scan_task;
+
+/* The decoded columns of one task. claim = task << 24 | next column to decode: the two
+ * threads take columns with a compare-and-swap that also checks the task, so a thread that
+ * arrives late never takes a column of the slot's next task for the old one. */
+typedef struct scan_slot {
+    uint64_t claim; /* atomic */
+    size_t done;    /* columns decoded, under scan_par.mu */
+    int rc;
+    silt_err err;
+    pq_colbuf *cb; /* n_cols */
+} scan_slot;
+
+/* A file scan on two threads: while the query thread runs the pipeline over task k, a
+ * worker decodes task k + 1 (each thread with its own reader, so no reader state is shared);
+ * the query thread then helps with whatever columns of k + 1 are still undecoded. */
+typedef struct scan_par {
+    pq_reader *rd[2];
+    const int *pcol;
+    size_t n_cols;
+    const bool *no_decode; /* [rg * n_cols + i] */
+    const scan_task *tasks;
+    size_t n_tasks;
+    scan_slot slot[2];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} scan_par;
+
+#define SCAN_MAX_COLS (1u << 24)
+
+static void slot_work(scan_par *sp, scan_slot *s, size_t k, int who) {
+    const scan_task *tk = &sp->tasks[k];
+    for (;;) {
+        uint64_t w = __atomic_load_n(&s->claim, __ATOMIC_ACQUIRE);
+        size_t i = (size_t)(w & (SCAN_MAX_COLS - 1));
+        if ((w >> 24) != k || i >= sp->n_cols) return;
+        if (!__atomic_compare_exchange_n(&s->claim, &w, w + 1, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            continue;
+        int rc = SILT_OK;
+        silt_err e = {0};
+        if (sp->pcol[i] >= 0 && !sp->no_decode[tk->rg * sp->n_cols + i])
+            rc = pq_read_column(sp->rd[who], tk->rg, (size_t)sp->pcol[i], tk->lo, tk->hi, &s->cb[i],
+                                &e);
+        pthread_mutex_lock(&sp->mu);
+        if (rc && !s->rc) {
+            s->rc = rc;
+            s->err = e;
+        }
+        if (++s->done == sp->n_cols) pthread_cond_broadcast(&sp->cv);
+        pthread_mutex_unlock(&sp->mu);
+    }
+}
+
+static void slot_prepare(scan_par *sp, scan_slot *s, size_t k) {
+    pthread_mutex_lock(&sp->mu);
+    s->done = 0;
+    s->rc = SILT_OK;
+    __atomic_store_n(&s->claim, (uint64_t)k << 24, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&sp->cv);
+    pthread_mutex_unlock(&sp->mu);
+}
+
+static void *scan_worker(void *arg) {
+    scan_par *sp = arg;
+    for (size_t k = 0; k < sp->n_tasks; k++) {
+        scan_slot *s = &sp->slot[k % 2];
+        pthread_mutex_lock(&sp->mu);
+        while (!sp->stop && (__atomic_load_n(&s->claim, __ATOMIC_ACQUIRE) >> 24) != k)
+            pthread_cond_wait(&sp->cv, &sp->mu);
+        bool stop = sp->stop;
+        pthread_mutex_unlock(&sp->mu);
+        if (stop) break;
+        slot_work(sp, s, k, 1);
+    }
+    return NULL;
+}
+
 static int file_part_scan(query_part *p, const query_table *t, const query_scan_req *req,
                           query_batch_fn fn, void *arg, silt_err *err) {
     const size_t *col_idx = req->col_idx;
@@ -472,6 +569,7 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
     file_part *fp = p->ctx;
     store *st = fp->st;
     buf data = {0};
+    scan_par sp = {.n_cols = n_cols};
     pq_reader *r = NULL;
     fentry *ce = NULL;
     const uint8_t *bytes;
@@ -480,12 +578,14 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
     if (rc) goto out;
     if ((rc = pq_reader_open(bytes, n_bytes, &r, err))) goto out;
     pq_reader_trust_checksums(r); /* fetch_file checked the catalog's XXH3 of the whole file */
+    if (n_cols >= SCAN_MAX_COLS) {
+        rc = SILT_FAIL(err, SILT_ELIMIT, "scan of %zu columns", n_cols);
+        goto out;
+    }
     int tcol = pq_reader_find_column(r, "time");
+    size_t n_rg = pq_reader_num_row_groups(r);
     int *pcol = xmalloc((n_cols ? n_cols : 1) * sizeof *pcol);
-    pq_colbuf *cb = xcalloc(n_cols ? n_cols : 1, sizeof *cb);
-    query_vec *vecs = xcalloc(n_cols ? n_cols : 1, sizeof *vecs);
-    uint8_t *nulls = xcalloc(FILE_BATCH_ROWS, 1);
-    bool *no_decode = xcalloc(n_cols ? n_cols : 1, sizeof *no_decode);
+    bool *no_decode = xcalloc((n_rg ? n_rg : 1) * (n_cols ? n_cols : 1), sizeof *no_decode);
     for (size_t i = 0; i < n_cols; i++) {
         const query_column *qc = &t->cols[col_idx[i]];
         pcol[i] = pq_reader_find_column(r, qc->name);
@@ -496,13 +596,14 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
                      fp->f.object_key, qc->name);
             pcol[i] = -1;
         }
-        pq_colbuf_init(&cb[i]);
     }
-    size_t n_rg = pq_reader_num_row_groups(r);
-    bool stop = false;
+
+    /* what to read: row groups and pages pruned by time, then by the tag filters */
+    scan_task *tasks = NULL;
+    size_t n_tasks = 0, cap_tasks = 0;
     pq_colbuf tagbuf;
     pq_colbuf_init(&tagbuf);
-    for (size_t rg = 0; rg < n_rg && !rc && !stop; rg++) {
+    for (size_t rg = 0; rg < n_rg && !rc; rg++) {
         pq_stat ts;
         if (tcol >= 0 && pq_reader_chunk_stats(r, rg, (size_t)tcol, &ts) == SILT_OK &&
             ts.has_min_max && (ts.max.i64 < t_min || ts.min.i64 > t_max))
@@ -512,68 +613,122 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
         for (size_t k = 0; k < req->n_filters && n_ranges && !rc; k++)
             rc = tag_prune(r, rg, t, &req->filters[k], &ranges, &n_ranges, &tagbuf, err);
         n_ranges = split_ranges(&ranges, n_ranges);
+        for (size_t ri = 0; ri < n_ranges; ri++) {
+            XGROW(tasks, cap_tasks, n_tasks + 1);
+            tasks[n_tasks++] = (scan_task){rg, ranges[ri].lo, ranges[ri].hi};
+        }
+        free(ranges);
         /* count-only columns without NULLs in this row group: their statistics say every row
          * has a value, so nothing is decoded */
         for (size_t i = 0; i < n_cols; i++) {
             pq_stat cs;
-            no_decode[i] = req->count_only && req->count_only[i] && pcol[i] >= 0 &&
-                           pq_reader_chunk_stats(r, rg, (size_t)pcol[i], &cs) == SILT_OK &&
-                           cs.has_null_count && cs.null_count == 0;
+            no_decode[rg * n_cols + i] =
+                req->count_only && req->count_only[i] && pcol[i] >= 0 &&
+                pq_reader_chunk_stats(r, rg, (size_t)pcol[i], &cs) == SILT_OK &&
+                cs.has_null_count && cs.null_count == 0;
         }
-        for (size_t ri = 0; ri < n_ranges && !rc && !stop; ri++) {
-            for (size_t i = 0; i < n_cols && !rc; i++)
-                if (pcol[i] >= 0 && !no_decode[i])
-                    rc = pq_read_column(r, rg, (size_t)pcol[i], ranges[ri].lo, ranges[ri].hi,
-                                        &cb[i], err);
-            uint64_t nrows = ranges[ri].hi - ranges[ri].lo;
-            for (uint64_t off = 0; off < nrows && !rc && !stop; off += FILE_BATCH_ROWS) {
-                size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
-                for (size_t i = 0; i < n_cols; i++) {
-                    query_vec *v = &vecs[i];
-                    memset(v, 0, sizeof *v);
-                    if (pcol[i] < 0 || no_decode[i]) {
-                        /* the file predates the column: NULL; or only its (absent) NULLs
-                         * matter: any values (these arrays will do) */
-                        static const int64_t zeros[FILE_BATCH_ROWS];
-                        static const str_view empty[FILE_BATCH_ROWS];
-                        v->valid = no_decode[i] ? NULL : nulls;
-                        v->i64 = zeros;
-                        v->u64 = (const uint64_t *)zeros;
-                        v->f64 = (const double *)(const void *)zeros;
-                        v->b = (const uint8_t *)zeros;
-                        v->str = empty;
-                        continue;
-                    }
-                    pq_colbuf *c = &cb[i];
-                    v->valid = c->valid ? c->valid + off : NULL;
-                    if (c->i64) v->i64 = c->i64 + off;
-                    if (c->u64) v->u64 = c->u64 + off;
-                    if (c->f64) v->f64 = c->f64 + off;
-                    if (c->b) v->b = c->b + off;
-                    if (c->str) v->str = c->str + off;
-                }
-                query_batch qb = {nb, vecs};
-                int fr = fn(arg, &qb);
-                if (fr == QUERY_SCAN_STOP)
-                    stop = true;
-                else if (fr < 0)
-                    rc = fr;
-            }
-        }
-        free(ranges);
     }
-    for (size_t i = 0; i < n_cols; i++) pq_colbuf_fini(&cb[i]);
     pq_colbuf_fini(&tagbuf);
-    free(cb);
+
+    /* decode and deliver, the next task decoded on a second thread meanwhile */
+    sp.rd[0] = r;
+    sp.pcol = pcol;
+    sp.no_decode = no_decode;
+    sp.tasks = tasks;
+    sp.n_tasks = n_tasks;
+    pthread_mutex_init(&sp.mu, NULL);
+    pthread_cond_init(&sp.cv, NULL);
+    for (int k = 0; k < 2; k++) {
+        sp.slot[k].cb = xcalloc(n_cols ? n_cols : 1, sizeof *sp.slot[k].cb);
+        for (size_t i = 0; i < n_cols; i++) pq_colbuf_init(&sp.slot[k].cb[i]);
+        sp.slot[k].claim = UINT64_MAX; /* no task */
+    }
+    pthread_t worker;
+    bool have_worker = false;
+    if (!rc && n_tasks >= 2 && n_cols >= 2 && st->scan_threads >= 2 &&
+        pq_reader_open(bytes, n_bytes, &sp.rd[1], NULL) == SILT_OK) {
+        pq_reader_trust_checksums(sp.rd[1]);
+        have_worker = true;
+    }
+    if (!rc && n_tasks) slot_prepare(&sp, &sp.slot[0], 0);
+    if (!rc && n_tasks > 1) slot_prepare(&sp, &sp.slot[1], 1);
+    if (have_worker && pthread_create(&worker, NULL, scan_worker, &sp) != 0) have_worker = false;
+    query_vec *vecs = xcalloc(n_cols ? n_cols : 1, sizeof *vecs);
+    uint8_t *nulls = xcalloc(FILE_BATCH_ROWS, 1);
+    bool stop = false;
+    for (size_t k = 0; k < n_tasks && !rc && !stop; k++) {
+        scan_slot *s = &sp.slot[k % 2];
+        slot_work(&sp, s, k, 0);
+        pthread_mutex_lock(&sp.mu);
+        while (s->done < n_cols) pthread_cond_wait(&sp.cv, &sp.mu);
+        pthread_mutex_unlock(&sp.mu);
+        if (s->rc) {
+            rc = s->rc;
+            if (err) *err = s->err;
+            break;
+        }
+        const scan_task *tk = &tasks[k];
+        const bool *nd = no_decode + tk->rg * n_cols;
+        uint64_t nrows = tk->hi - tk->lo;
+        for (uint64_t off = 0; off < nrows && !rc && !stop; off += FILE_BATCH_ROWS) {
+            size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
+            for (size_t i = 0; i < n_cols; i++) {
+                query_vec *v = &vecs[i];
+                memset(v, 0, sizeof *v);
+                if (pcol[i] < 0 || nd[i]) {
+                    /* the file predates the column: NULL; or only its (absent) NULLs
+                     * matter: any values (these arrays will do) */
+                    static const int64_t zeros[FILE_BATCH_ROWS];
+                    static const str_view empty[FILE_BATCH_ROWS];
+                    v->valid = nd[i] ? NULL : nulls;
+                    v->i64 = zeros;
+                    v->u64 = (const uint64_t *)zeros;
+                    v->f64 = (const double *)(const void *)zeros;
+                    v->b = (const uint8_t *)zeros;
+                    v->str = empty;
+                    continue;
+                }
+                pq_colbuf *c = &s->cb[i];
+                v->valid = c->valid ? c->valid + off : NULL;
+                if (c->i64) v->i64 = c->i64 + off;
+                if (c->u64) v->u64 = c->u64 + off;
+                if (c->f64) v->f64 = c->f64 + off;
+                if (c->b) v->b = c->b + off;
+                if (c->str) v->str = c->str + off;
+            }
+            query_batch qb = {nb, vecs};
+            int fr = fn(arg, &qb);
+            if (fr == QUERY_SCAN_STOP)
+                stop = true;
+            else if (fr < 0)
+                rc = fr;
+        }
+        if (!rc && !stop && k + 2 < n_tasks) slot_prepare(&sp, s, k + 2);
+    }
+    pthread_mutex_lock(&sp.mu);
+    sp.stop = true;
+    pthread_cond_broadcast(&sp.cv);
+    pthread_mutex_unlock(&sp.mu);
+    if (have_worker) pthread_join(worker, NULL);
+    pthread_mutex_destroy(&sp.mu);
+    pthread_cond_destroy(&sp.cv);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n_cols; i++) pq_colbuf_fini(&sp.slot[k].cb[i]);
+        free(sp.slot[k].cb);
+    }
+    free(tasks);
     free(vecs);
     free(pcol);
     free(nulls);
     free(no_decode);
 out:
-    if (r) {
-        __atomic_add_fetch(&st->n_files_scanned, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&st->n_pages_decoded, pq_reader_pages_decoded(r), __ATOMIC_RELAXED);
+    for (int k = 0; k < 2; k++) {
+        pq_reader *x = k ? sp.rd[1] : r;
+        if (!x) continue;
+        if (!k) __atomic_add_fetch(&st->n_files_scanned, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->n_pages_decoded, pq_reader_pages_decoded(x), __ATOMIC_RELAXED);
     }
+    pq_reader_close(sp.rd[1]);
     pq_reader_close(r);
     fc_release(st, ce);
     buf_free(&data);

@@ -34,6 +34,9 @@ typedef struct store_opts {
     pq_writer_opts parquet; /* codec, level, row group rows, page size */
     /* bound of the in-memory cache of checked files that scans reuse (0: none) */
     uint64_t file_cache_bytes;
+    /* threads that decode one file scan (1: the query's own; 2: one more decodes the next
+     * rows meanwhile; 0: 2 when the machine has two CPUs or more) */
+    unsigned scan_threads;
 } store_opts;
 
 int store_open(const store_opts *o, store **out, silt_err *err);

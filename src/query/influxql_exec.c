@@ -799,6 +799,7 @@ typedef struct irun {
     v1_writer *w;
     int64_t now_ns;
     silt_err *err;
+    bool interrupted; /* opts->interrupt stopped a statement */
 } irun;
 
 /* Plan and run st (built in q's arena) with the rows going to fn(arg); ready(arg, plan), if
@@ -822,6 +823,14 @@ static int run_stmt(qctx *q, const qstmt *st, rows_fn fn, ready_fn ready, void *
     return rc;
 }
 
+/* The caller's interrupt, remembering that it fired: the whole request then fails. */
+static int irun_interrupt(void *arg, silt_err *err) {
+    irun *r = arg;
+    int rc = r->opts->interrupt(r->opts->interrupt_arg, err);
+    if (rc < 0) r->interrupted = true;
+    return rc;
+}
+
 static void qctx_init(irun *r, qctx *q, silt_err *err) {
     memset(q, 0, sizeof *q);
     q->src = r->src;
@@ -831,6 +840,13 @@ static void qctx_init(irun *r, qctx *q, silt_err *err) {
     q->now_ns = r->now_ns;
     q->max_memory_bytes = r->opts && r->opts->max_memory_bytes ? r->opts->max_memory_bytes
                                                                 : QUERY_DEFAULT_MEMORY_BYTES;
+    if (r->opts) {
+        q->deadline_ns = r->opts->deadline_ns;
+        if (r->opts->interrupt) {
+            q->interrupt = irun_interrupt;
+            q->interrupt_arg = r;
+        }
+    }
     q->err = err;
     arena_init(&q->arena, 16 * 1024);
 }
@@ -1538,6 +1554,17 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
             src_rc = run_stmt_one(&r, st, &a);
             if (src_rc >= 0) query_v1_stmt_end(&w);
             else query_v1_stmt_abort(&w); /* the error object takes its place */
+        }
+        if (r.interrupted) {
+            if (err) *err = serr;
+            rc = src_rc < 0 ? src_rc : SILT_EIO;
+            break;
+        }
+        if (src_rc == SILT_ETIMEDOUT) {
+            /* InfluxDB 1.x's words; the statements after it are not run */
+            query_v1_stmt_error(&w, (int)i, "query-timeout limit exceeded");
+            if (err) *err = serr; /* the caller may count it (the answer is still SILT_OK) */
+            break;
         }
         if (src_rc < 0) query_v1_stmt_error(&w, (int)i, serr.msg);
         if (o.max_result_bytes && out->len > o.max_result_bytes) {

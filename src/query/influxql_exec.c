@@ -563,6 +563,8 @@ typedef struct series_sink {
     double fill_f;
     int64_t fill_i;
     bool fill_is_int;
+    const bool *count_col;    /* per output: a count() call, which fill(null) fills with 0 (as
+                               * InfluxDB 1.x does: an empty interval has a count of 0) */
     int64_t interval, origin; /* bucket = origin + k * interval */
     int64_t first_bucket, last_bucket; /* of the WHERE range; INT64_MIN / MAX: unbounded */
     bool desc;
@@ -672,6 +674,10 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
             o.u64 = &s->prev_u[c];
             o.b = &s->prev_b[c];
             o.str = &s->prev_s[c];
+        } else if (s->fill == IQL_FILL_NULL && s->count_col && s->count_col[c]) {
+            static const int64_t zero = 0;
+            o.i64 = &zero;
+            ft[1 + c] = V1_INT;
         } else {
             o.valid = &no;
         }
@@ -1029,7 +1035,10 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     if (n_keys) {
         st.order = arena_alloc(c.a, n_keys * sizeof *st.order);
         for (size_t k = 0; k < n_keys; k++)
-            st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1), .desc = has_time && k == n_gtags && desc};
+            /* a series without the tag ("" in InfluxDB 1.x) sorts first, as "" does */
+            st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1),
+                                        .desc = has_time && k == n_gtags && desc,
+                                        .nulls = k < n_gtags ? QNULLS_FIRST : QNULLS_DEFAULT};
         st.n_order = n_keys;
     }
     bool fill_on = agg && sel->group_time && sel->fill != IQL_FILL_NONE;
@@ -1066,6 +1075,10 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
             s.fill_i = s.fill_is_int ? sel->fill_value->u.i : (int64_t)sel->fill_value->u.f;
             s.fill_f = s.fill_is_int ? (double)sel->fill_value->u.i : sel->fill_value->u.f;
         }
+        bool *cc = arena_alloc(c.a, f.n + 1);
+        for (size_t k = 0; k < f.n; k++)
+            cc[k] = f.v[k].expr->kind == QX_FUNC && !strcmp(f.v[k].expr->u.func.name, "count");
+        s.count_col = cc;
     }
     s.col_names = arena_alloc(c.a, (f.n + 1) * sizeof *s.col_names);
     s.col_names[0] = (str_view){"time", 4};

@@ -911,6 +911,9 @@ static void field_refs(const query_table *t, const qexpr *e, const char **list, 
         case QX_CAST:
             field_refs(t, e->u.cast.arg, list, n, cap);
             break;
+        case QX_FUNC:
+            for (size_t i = 0; i < e->u.func.n; i++) field_refs(t, e->u.func.args[i], list, n, cap);
+            break;
         default:
             break;
     }
@@ -1024,6 +1027,23 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
         }
         any->u.list.n = nr;
         st.where = and2(&c, st.where, nr == 1 ? any->u.list.args[0] : any);
+    }
+    if (agg && !sel->group_time) {
+        /* InfluxDB 1.x answers no series when none of the aggregated fields has a point in the
+         * range (SQL would give a row of NULLs and zero counts): HAVING count(f) > 0 OR ... */
+        const char **refs = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *refs);
+        size_t nr = 0;
+        for (size_t k = 0; k < f.n; k++) field_refs(&tbl, f.v[k].expr, refs, &nr, tbl.n_cols);
+        if (nr) {
+            qexpr *any = nx(&c, QX_OR);
+            any->u.list.args = arena_alloc(c.a, nr * sizeof(qexpr *));
+            for (size_t k = 0; k < nr; k++)
+                any->u.list.args[k] =
+                    binary(&c, QX_CMP, QOP_GT, func1(&c, "count", col_ref(&c, refs[k])),
+                           lit_int(&c, 0, QT_INT));
+            any->u.list.n = nr;
+            st.having = nr == 1 ? any->u.list.args[0] : any;
+        }
     }
     size_t n_keys = n_gtags + (has_time ? 1 : 0);
     if (agg && n_keys) {

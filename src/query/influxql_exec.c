@@ -381,6 +381,16 @@ static bool name_matches(tctx *c, const iql_expr *pat, const char *name) {
 
 /* The SQL aggregate of an InfluxQL call on argument `arg` (already translated). */
 static qexpr *agg_call(tctx *c, const char *fn, const iql_expr *call, qexpr *arg) {
+    lp_type ft;
+    bool numeric_only = !strcmp(fn, "mean") || !strcmp(fn, "sum") || !strcmp(fn, "median") ||
+                        !strcmp(fn, "stddev") || !strcmp(fn, "spread") || !strcmp(fn, "percentile");
+    if (numeric_only && arg->kind == QX_COLUMN && c->tbl &&
+        col_kind(c->tbl, arg->u.col.name, &ft) == QCOL_FIELD && !numeric(ft)) {
+        /* said in InfluxQL's words (the SQL below would name avg() and a position) */
+        fail(c, SILT_EINVAL, "%s() needs a numeric field: %s is a %s field", fn, arg->u.col.name,
+             ft == LP_STRING ? "string" : "boolean");
+        return NULL;
+    }
     if (!strcmp(fn, "mean")) return func1(c, "avg", arg);
     if (!strcmp(fn, "count") || !strcmp(fn, "sum") || !strcmp(fn, "min") || !strcmp(fn, "max") ||
         !strcmp(fn, "median") || !strcmp(fn, "stddev"))

@@ -225,8 +225,7 @@ for (const f of files) {
     f.blocks.forEach((b, i) => {
       const got = runs.buffer.get(f.name)[i];
       const where = `${f.name}:${b.line} ${b.query.replace(/\s+/g, ' ').slice(0, 120)}`;
-      if (!got.exactJson && got.body.trimStart().startsWith('{'))
-        problems.push(`${where}: the answer is not compact JSON:\n${got.body}`);
+      if (!got.exactJson) problems.push(`${where}: the answer is not compact JSON:\n${got.body}`);
       for (const run of ['mixed', 'files']) {
         const o = runs[run].get(f.name)[i];
         if (o.status !== got.status || o.body !== got.body)

@@ -27,6 +27,7 @@ typedef struct silt_conf {
     uint64_t max_tables_per_database;
     uint64_t max_columns_per_table;
     uint64_t max_query_result_size;
+    uint64_t query_timeout_ns; /* 0: none */
     uint64_t http_max_connections;
     /* persistence */
     char *node_id;

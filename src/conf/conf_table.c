@@ -36,6 +36,10 @@ const conf_def conf_table[] = {
      NULL, "Most tag and field columns in one table"},
     {"max-query-result-size", CONF_SIZE, "256MiB", 1024, 64ull << 30, "bytes", false,
      F(max_query_result_size), NULL, "Largest query answer; a larger one is an error"},
+    {"query-timeout", CONF_DURATION, "0", 0, 7 * 24 * 3600 * NS_PER_S, "duration", false,
+     F(query_timeout_ns), NULL,
+     "Longest a query may run (0: no limit, as InfluxDB 1.x's default); a slower one fails "
+     "with \"query timeout\" (SQL: 400; InfluxQL: \"query-timeout limit exceeded\")"},
     {"http-max-connections", CONF_UINT, "512", 4, 65536, NULL, false, F(http_max_connections), NULL,
      "Most concurrent HTTP connections"},
     {"node-id", CONF_STR, "silt-node-0", 0, 0, "name", false, F(node_id), NULL,

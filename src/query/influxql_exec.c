@@ -400,6 +400,16 @@ static bool name_matches(tctx *c, const iql_expr *pat, const char *name) {
 
 /* The SQL aggregate of an InfluxQL call on argument `arg` (already translated). */
 static qexpr *agg_call(tctx *c, const char *fn, const iql_expr *call, qexpr *arg) {
+    lp_type ft;
+    bool numeric_only = !strcmp(fn, "mean") || !strcmp(fn, "sum") || !strcmp(fn, "median") ||
+                        !strcmp(fn, "stddev") || !strcmp(fn, "spread") || !strcmp(fn, "percentile");
+    if (numeric_only && arg->kind == QX_COLUMN && c->tbl &&
+        col_kind(c->tbl, arg->u.col.name, &ft) == QCOL_FIELD && !numeric(ft)) {
+        /* said in InfluxQL's words (the SQL below would name avg() and a position) */
+        fail(c, SILT_EINVAL, "%s() needs a numeric field: %s is a %s field", fn, arg->u.col.name,
+             ft == LP_STRING ? "string" : "boolean");
+        return NULL;
+    }
     if (!strcmp(fn, "mean")) return func1(c, "avg", arg);
     if (!strcmp(fn, "count") || !strcmp(fn, "sum") || !strcmp(fn, "min") || !strcmp(fn, "max") ||
         !strcmp(fn, "median") || !strcmp(fn, "stddev"))
@@ -590,7 +600,9 @@ typedef struct series_sink {
     double fill_f;
     int64_t fill_i;
     bool fill_is_int;
-    int64_t interval, origin;          /* bucket = origin + k * interval */
+    const bool *count_col;    /* per output: a count() call, which fill(null) fills with 0 (as
+                               * InfluxDB 1.x does: an empty interval has a count of 0) */
+    int64_t interval, origin; /* bucket = origin + k * interval */
     int64_t first_bucket, last_bucket; /* of the WHERE range; INT64_MIN / MAX: unbounded */
     bool desc;
     /* state */
@@ -707,6 +719,10 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
             o.u64 = &s->prev_u[c];
             o.b = &s->prev_b[c];
             o.str = &s->prev_s[c];
+        } else if (s->fill == IQL_FILL_NULL && s->count_col && s->count_col[c]) {
+            static const int64_t zero = 0;
+            o.i64 = &zero;
+            ft[1 + c] = V1_INT;
         } else {
             o.valid = &no;
         }
@@ -834,6 +850,7 @@ typedef struct irun {
     v1_writer *w;
     int64_t now_ns;
     silt_err *err;
+    bool interrupted; /* opts->interrupt stopped a statement */
 } irun;
 
 /* Plan and run st (built in q's arena) with the rows going to fn(arg); ready(arg, plan), if
@@ -857,6 +874,14 @@ static int run_stmt(qctx *q, const qstmt *st, rows_fn fn, ready_fn ready, void *
     return rc;
 }
 
+/* The caller's interrupt, remembering that it fired: the whole request then fails. */
+static int irun_interrupt(void *arg, silt_err *err) {
+    irun *r = arg;
+    int rc = r->opts->interrupt(r->opts->interrupt_arg, err);
+    if (rc < 0) r->interrupted = true;
+    return rc;
+}
+
 static void qctx_init(irun *r, qctx *q, silt_err *err) {
     memset(q, 0, sizeof *q);
     q->src = r->src;
@@ -866,6 +891,13 @@ static void qctx_init(irun *r, qctx *q, silt_err *err) {
     q->now_ns = r->now_ns;
     q->max_memory_bytes = r->opts && r->opts->max_memory_bytes ? r->opts->max_memory_bytes
                                                                : QUERY_DEFAULT_MEMORY_BYTES;
+    if (r->opts) {
+        q->deadline_ns = r->opts->deadline_ns;
+        if (r->opts->interrupt) {
+            q->interrupt = irun_interrupt;
+            q->interrupt_arg = r;
+        }
+    }
     q->err = err;
     arena_init(&q->arena, 16 * 1024);
 }
@@ -930,6 +962,9 @@ static void field_refs(const query_table *t, const qexpr *e, const char **list, 
             break;
         case QX_CAST:
             field_refs(t, e->u.cast.arg, list, n, cap);
+            break;
+        case QX_FUNC:
+            for (size_t i = 0; i < e->u.func.n; i++) field_refs(t, e->u.func.args[i], list, n, cap);
             break;
         default:
             break;
@@ -1048,6 +1083,23 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
         any->u.list.n = nr;
         st.where = and2(&c, st.where, nr == 1 ? any->u.list.args[0] : any);
     }
+    if (agg && !sel->group_time) {
+        /* InfluxDB 1.x answers no series when none of the aggregated fields has a point in the
+         * range (SQL would give a row of NULLs and zero counts): HAVING count(f) > 0 OR ... */
+        const char **refs = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *refs);
+        size_t nr = 0;
+        for (size_t k = 0; k < f.n; k++) field_refs(&tbl, f.v[k].expr, refs, &nr, tbl.n_cols);
+        if (nr) {
+            qexpr *any = nx(&c, QX_OR);
+            any->u.list.args = arena_alloc(c.a, nr * sizeof(qexpr *));
+            for (size_t k = 0; k < nr; k++)
+                any->u.list.args[k] =
+                    binary(&c, QX_CMP, QOP_GT, func1(&c, "count", col_ref(&c, refs[k])),
+                           lit_int(&c, 0, QT_INT));
+            any->u.list.n = nr;
+            st.having = nr == 1 ? any->u.list.args[0] : any;
+        }
+    }
     size_t n_keys = n_gtags + (has_time ? 1 : 0);
     if (agg && n_keys) {
         st.group = arena_alloc(c.a, n_keys * sizeof *st.group);
@@ -1058,8 +1110,10 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     if (n_keys) {
         st.order = arena_alloc(c.a, n_keys * sizeof *st.order);
         for (size_t k = 0; k < n_keys; k++)
-            st.order[k] =
-                (qorder_item){.expr = ordinal(&c, k + 1), .desc = has_time && k == n_gtags && desc};
+            /* a series without the tag ("" in InfluxDB 1.x) sorts first, as "" does */
+            st.order[k] = (qorder_item){.expr = ordinal(&c, k + 1),
+                                        .desc = has_time && k == n_gtags && desc,
+                                        .nulls = k < n_gtags ? QNULLS_FIRST : QNULLS_DEFAULT};
         st.n_order = n_keys;
     }
     bool fill_on = agg && sel->group_time && sel->fill != IQL_FILL_NONE;
@@ -1101,6 +1155,10 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
             s.fill_i = s.fill_is_int ? sel->fill_value->u.i : (int64_t)sel->fill_value->u.f;
             s.fill_f = s.fill_is_int ? (double)sel->fill_value->u.i : sel->fill_value->u.f;
         }
+        bool *cc = arena_alloc(c.a, f.n + 1);
+        for (size_t k = 0; k < f.n; k++)
+            cc[k] = f.v[k].expr->kind == QX_FUNC && !strcmp(f.v[k].expr->u.func.name, "count");
+        s.count_col = cc;
     }
     s.col_names = arena_alloc(c.a, (f.n + 1) * sizeof *s.col_names);
     s.col_names[0] = (str_view){"time", 4};
@@ -1619,6 +1677,17 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
                 query_v1_stmt_end(&w);
             else
                 query_v1_stmt_abort(&w); /* the error object takes its place */
+        }
+        if (r.interrupted) {
+            if (err) *err = serr;
+            rc = src_rc < 0 ? src_rc : SILT_EIO;
+            break;
+        }
+        if (src_rc == SILT_ETIMEDOUT) {
+            /* InfluxDB 1.x's words; the statements after it are not run */
+            query_v1_stmt_error(&w, (int)i, "query-timeout limit exceeded");
+            if (err) *err = serr; /* the caller may count it (the answer is still SILT_OK) */
+            break;
         }
         if (src_rc < 0) query_v1_stmt_error(&w, (int)i, serr.msg);
         if (o.max_result_bytes && out->len > o.max_result_bytes) {

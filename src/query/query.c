@@ -21,6 +21,11 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
     q.now_ns = opts && opts->now_ns ? opts->now_ns : time_now_ns();
     q.max_memory_bytes = opts && opts->max_memory_bytes ? opts->max_memory_bytes
                                                         : QUERY_DEFAULT_MEMORY_BYTES;
+    if (opts) {
+        q.deadline_ns = opts->deadline_ns;
+        q.interrupt = opts->interrupt;
+        q.interrupt_arg = opts->interrupt_arg;
+    }
     arena_init(&q.arena, 16 * 1024);
 
     qstmt *st;

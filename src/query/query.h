@@ -26,6 +26,8 @@
  * selector_first / selector_last / selector_min / selector_max(x, time), whose struct results
  * are written as JSON objects {"value":..,"time":".."}. Not yet: subqueries, WITH, UNION,
  * joins, window functions. The stages are described in query_int.h.
+ * A running query can be stopped: query_opts.deadline_ns (SILT_ETIMEDOUT "query timeout") and
+ * query_opts.interrupt (e.g. the client disconnected) are checked between batches.
  * query_sql() uses no global state; the deepest statement it accepts needs about 128 KiB of
  * stack (release build), so call it on threads with at least 512 KiB.
  */
@@ -187,7 +189,19 @@ typedef struct query_opts {
     int64_t now_ns;          /* the value of now() for this query */
     size_t max_memory_bytes; /* GROUP BY / DISTINCT / ORDER BY state larger than this fails
                               * with SILT_ELIMIT (0 = 1 GiB) */
+    /* Stopping a running query. The executor looks at both between batches (every scan batch
+     * and every batch a blocking stage emits), so a query stops within one batch of work:
+     * deadline_ns: a time_mono_ns() value after which the query fails with SILT_ETIMEDOUT
+     *   "query timeout ..." (0 = no deadline);
+     * interrupt: if set, called at most every QUERY_INTERRUPT_POLL_NS (and at the first
+     *   batch); a negative return (err set) stops the query with that code, e.g. when the
+     *   client that asked has disconnected. Runs on the query's thread. */
+    int64_t deadline_ns;
+    int (*interrupt)(void *arg, silt_err *err);
+    void *interrupt_arg;
 } query_opts;
+
+#define QUERY_INTERRUPT_POLL_NS (10 * 1000 * 1000) /* 10 ms */
 
 /* Parse and run one SQL statement against db, appending the formatted result to *out.
  * Returns SILT_OK; SILT_EPARSE (bad SQL: err->msg names the 1-based position and what was

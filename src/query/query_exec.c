@@ -920,8 +920,25 @@ static int push(qrun *r, size_t si, const query_batch *b, const uint32_t *sel, s
     }
 }
 
+/* Between batches: has the query passed its deadline, or does the caller want it stopped
+ * (query_opts.deadline_ns, .interrupt)? Returns SILT_OK or the error that ends the query. */
+static int check_stop(qctx *q) {
+    if (!q->deadline_ns && !q->interrupt) return SILT_OK;
+    int64_t now = time_mono_ns();
+    if (q->deadline_ns && now >= q->deadline_ns)
+        return SILT_FAIL(q->err, SILT_ETIMEDOUT, "query timeout");
+    if (q->interrupt && now >= q->next_poll_ns) {
+        q->next_poll_ns = now + QUERY_INTERRUPT_POLL_NS;
+        int rc = q->interrupt(q->interrupt_arg, q->err);
+        if (rc < 0) return rc;
+    }
+    return SILT_OK;
+}
+
 static int on_batch(void *arg, const query_batch *b) {
     qrun *r = arg;
+    int stop = check_stop(r->q);
+    if (stop < 0) return r->rc = stop;
     if (b->n_rows == 0) return QUERY_SCAN_CONTINUE;
     if (b->n_rows > UINT32_MAX) {
         r->rc = SILT_FAIL(r->q->err, SILT_EINVAL, "scan batch of %zu rows is too large", b->n_rows);
@@ -947,6 +964,7 @@ static int drain(qrun *r, size_t si) {
         if (s->p->kind == QPL_DISTINCT) nc = s->p->u.agg.n_keys;
         for (size_t k = 0; k < QUERY_BATCH_ROWS; k++) sel[k] = (uint32_t)k;
         for (size_t from = 0; from < ng && rc == QUERY_SCAN_CONTINUE; from += QUERY_BATCH_ROWS) {
+            if ((rc = check_stop(r->q)) < 0) break;
             size_t n = ng - from < QUERY_BATCH_ROWS ? ng - from : QUERY_BATCH_ROWS;
             arena_reset(&r->emit);
             query_vec *cols = arena_alloc(&r->emit, (nc ? nc : 1) * sizeof *cols);
@@ -963,6 +981,7 @@ static int drain(qrun *r, size_t si) {
         for (size_t c = 0; c < nc; c++) sb_vec(sb, c, &cols[c]);
         query_batch b = {.n_rows = sb->n, .cols = cols};
         for (size_t from = 0; from < sb->n && rc == QUERY_SCAN_CONTINUE; from += QUERY_BATCH_ROWS) {
+            if ((rc = check_stop(r->q)) < 0) break;
             size_t n = sb->n - from < QUERY_BATCH_ROWS ? sb->n - from : QUERY_BATCH_ROWS;
             arena_reset(&r->emit);
             rc = push(r, si + 1, &b, idx + from, n, &r->emit);

@@ -619,8 +619,12 @@ typedef struct qctx {
     size_t sql_len;
     int64_t now_ns;
     size_t max_memory_bytes; /* aggregation / sort state bound (SILT_ELIMIT above) */
-    arena arena;             /* AST, plan, constants */
-    qbx **to_free;           /* nodes holding compiled regexes, freed by query_sql */
+    int64_t deadline_ns;     /* query_opts: 0 none; checked by query__exec per batch */
+    int (*interrupt)(void *arg, silt_err *err);
+    void *interrupt_arg;
+    int64_t next_poll_ns; /* when interrupt is called next (time_mono_ns) */
+    arena arena;          /* AST, plan, constants */
+    qbx **to_free;        /* nodes holding compiled regexes, freed by query_sql */
     size_t n_to_free, cap_to_free;
     query_table tbl; /* the FROM table's schema, released by query_sql */
     bool have_tbl;

@@ -101,13 +101,21 @@ typedef struct query_influxql_opts {
     int64_t now_ns;          /* now() (0: the clock) */
     size_t max_memory_bytes; /* per statement (0: the engine's default) */
     size_t max_result_bytes; /* 0: no limit */
+    /* As query_opts: a deadline for the whole request (a statement running past it fails
+     * with "query-timeout limit exceeded", InfluxDB 1.x's error, and the statements after
+     * it are not run) and a callback that stops it (the request then fails with its code). */
+    int64_t deadline_ns;
+    int (*interrupt)(void *arg, silt_err *err);
+    void *interrupt_arg;
 } query_influxql_opts;
 
 /* Run an InfluxQL query (one or more statements) against db (which may be NULL or "" when
  * every statement names its database or needs none) and append the InfluxDB 1.x JSON body
  * to out. Returns SILT_OK -- a statement that fails is an error object in the body, as
  * InfluxDB answers it --, SILT_EPARSE (err: "found X, expected Y at line L, char C"; the
- * HTTP layer answers 400 {"error":"error parsing query: ..."}), or SILT_ELIMIT. */
+ * HTTP layer answers 400 {"error":"error parsing query: ..."}), SILT_ELIMIT, or the code
+ * with which opts->interrupt stopped it. When a statement timed out the answer is SILT_OK and
+ * err->code is SILT_ETIMEDOUT. */
 int query_influxql_v1(const query_source *src, const char *db, const char *q, size_t n,
                       const query_influxql_opts *opts, buf *out, silt_err *err);
 

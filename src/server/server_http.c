@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -91,6 +92,48 @@ int server_arg_bool(struct MHD_Connection *c, const char *name, bool dflt) {
     return -1;
 }
 
+void server_qwatch_init(server_qwatch *w, server *s, struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    w->s = s;
+    w->fd = ci ? ci->connect_fd : -1;
+    w->start_ns = time_mono_ns();
+    w->client_gone = false;
+}
+
+int server_query_interrupt(void *arg, silt_err *err) {
+    server_qwatch *w = arg;
+    if (w->fd < 0) return SILT_OK;
+    /* POLLRDHUP: the client shut its side (closed the socket, or the process died);
+     * POLLHUP / POLLERR: reset. Readable data alone (a pipelined request) is not a hang-up. */
+    struct pollfd p = {.fd = w->fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0) return SILT_OK;
+    if (!(p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return SILT_OK;
+    w->client_gone = true;
+    return SILT_FAIL(err, SILT_EIO, "query cancelled: the client closed the connection");
+}
+
+int64_t server_query_deadline(const server_qwatch *w) {
+    uint64_t t = w->s->d.conf->query_timeout_ns;
+    return t ? w->start_ns + (int64_t)t : 0;
+}
+
+void server_query_stopped(server_qwatch *w, int rc, const char *lang, const char *q) {
+    double secs = (double)(time_mono_ns() - w->start_ns) / 1e9;
+    size_t n = strlen(q);
+    if (w->client_gone) {
+        w->s->n_query_cancels++;
+        log_info("query",
+                 "%s query cancelled after %.3f s: the client closed the connection: "
+                 "%.*s%s",
+                 lang, secs, (int)(n > 200 ? 200 : n), q, n > 200 ? "..." : "");
+    } else if (rc == SILT_ETIMEDOUT) {
+        w->s->n_query_timeouts++;
+        log_warn("query", "%s query stopped by --query-timeout after %.3f s: %.*s%s", lang, secs,
+                 (int)(n > 200 ? 200 : n), q, n > 200 ? "..." : "");
+    }
+}
+
 static route route_for(const char *url) {
     if (!strcmp(url, "/ping")) return ROUTE_PING;
     if (!strcmp(url, "/health")) return ROUTE_HEALTH;
@@ -136,6 +179,10 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
     M("silt_write_lines_rejected_total", "counter", "Line protocol lines rejected.",
       s->n_write_rejected);
     M("silt_query_requests_total", "counter", "Queries run.", s->n_queries);
+    M("silt_query_timeouts_total", "counter", "Queries stopped by --query-timeout.",
+      s->n_query_timeouts);
+    M("silt_query_cancelled_total", "counter", "Queries stopped because the client disconnected.",
+      s->n_query_cancels);
     M("silt_wal_groups_total", "counter", "WAL group commits.", ws.groups);
     M("silt_wal_records_total", "counter", "WAL records written.", ws.records);
     M("silt_wal_bytes_total", "counter", "WAL bytes written.", ws.bytes);

@@ -31,6 +31,7 @@ struct server {
     /* counters for /metrics */
     _Atomic uint64_t n_requests, n_writes, n_write_lines, n_write_rejected, n_queries,
         n_errors_5xx, n_errors_4xx;
+    _Atomic uint64_t n_query_timeouts, n_query_cancels; /* --query-timeout; client gone */
 };
 
 typedef struct req {
@@ -50,6 +51,25 @@ enum MHD_Result server_respond_error(server *s, struct MHD_Connection *c, unsign
 const char *server_arg(struct MHD_Connection *c, const char *name);
 /* Parse a boolean query parameter: true/false/1/0/yes/no; absent -> dflt. -1 if invalid. */
 int server_arg_bool(struct MHD_Connection *c, const char *name, bool dflt);
+
+/* Watching a query's connection while the query runs (thread per connection: the query runs
+ * on the connection's thread, so nothing else reads the socket meanwhile). The executor calls
+ * server_query_interrupt (query_opts.interrupt) between batches; it polls the socket without
+ * waiting and, once the client has closed or reset it, stops the query with SILT_EIO. */
+typedef struct server_qwatch {
+    server *s;
+    int fd;           /* -1: unknown, never interrupts */
+    int64_t start_ns; /* time_mono_ns() when the query began */
+    bool client_gone; /* set when the interrupt fired */
+} server_qwatch;
+
+void server_qwatch_init(server_qwatch *w, server *s, struct MHD_Connection *c);
+int server_query_interrupt(void *arg, silt_err *err);
+/* The query deadline for --query-timeout (0: none), from w->start_ns. */
+int64_t server_query_deadline(const server_qwatch *w);
+/* After a query failed with rc: count and log a timeout or a cancellation. `lang` is "SQL"
+ * or "InfluxQL", q the query text (logged truncated). */
+void server_query_stopped(server_qwatch *w, int rc, const char *lang, const char *q);
 
 enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r);
 enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,

@@ -3,7 +3,9 @@
  * GET|POST /api/v3/query_sql: parameters db, q, format from the query string (GET) or from a
  * JSON body {"db": ..., "q": ..., "format": ...} (POST, as InfluxDB 3 accepts). Answers 200
  * with the result, 400 for a query that cannot be parsed or planned, 404 for a database that
- * does not exist, 413 for a result larger than --max-query-result-size. */
+ * does not exist, 413 for a result larger than --max-query-result-size, 400 "query timeout:
+ * ..." for a query that runs longer than --query-timeout. A query whose client disconnects
+ * is stopped (server_query_interrupt) and answered by closing the connection. */
 #include "server_int.h"
 
 #include <jansson.h>
@@ -51,12 +53,29 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
         res = server_respond_error(s, c, 404, msg);
         goto done;
     }
+    server_qwatch w;
+    server_qwatch_init(&w, s, c);
     query_opts qo = {.max_result_bytes = s->d.conf->max_query_result_size,
-                     .now_ns = r->recv_ns};
+                     .now_ns = r->recv_ns,
+                     .deadline_ns = server_query_deadline(&w),
+                     .interrupt = server_query_interrupt,
+                     .interrupt_arg = &w};
     int rc = query_sql(&s->src, db, q, strlen(q), f, &qo, &out, &err);
     if (rc) {
         buf_free(&out);
+        server_query_stopped(&w, rc, "SQL", q);
+        if (w.client_gone) {
+            res = MHD_NO; /* nobody to answer: close the connection */
+            goto done;
+        }
         unsigned st = rc == SILT_ENOTFOUND ? 400 : (unsigned)server_status_for(rc);
+        if (rc == SILT_ETIMEDOUT) {
+            /* a client error, as an over-large result is: the query asks for too much */
+            st = 400;
+            snprintf(err.msg, sizeof err.msg,
+                     "query timeout: the query ran longer than --query-timeout (%.3f s)",
+                     (double)s->d.conf->query_timeout_ns / 1e9);
+        }
         res = server_respond_error(s, c, st, err.msg[0] ? err.msg : silt_strerror(rc));
         goto done;
     }

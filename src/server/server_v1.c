@@ -7,6 +7,9 @@
  * are accepted and ignored. Answers 200 with {"results":[...]} (a failing statement is an
  * error object inside it), 400 {"error":"error parsing query: ..."} for a query that does not
  * parse, 400 for a missing q or a bad epoch, 413 for a result above --max-query-result-size.
+ * A statement running past --query-timeout is {"statement_id":N,"error":"query-timeout limit
+ * exceeded"} (200, as InfluxDB 1.x answers; later statements are not run); a query whose
+ * client disconnects is stopped and the connection closed.
  */
 #include "server_int.h"
 
@@ -81,9 +84,21 @@ enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req 
     o.chunked = ch && (!strcmp(ch, "true") || !strcmp(ch, "1"));
     if (cs) o.chunk_size = (size_t)strtoull(cs, NULL, 10);
     silt_err err = {0};
+    server_qwatch w;
+    server_qwatch_init(&w, s, c);
+    o.deadline_ns = server_query_deadline(&w);
+    o.interrupt = server_query_interrupt;
+    o.interrupt_arg = &w;
     int rc = query_influxql_v1(&s->src, db, q, strlen(q), &o, &out, &err);
+    if (!rc && err.code == SILT_ETIMEDOUT)
+        server_query_stopped(&w, SILT_ETIMEDOUT, "InfluxQL", q); /* a statement timed out */
     if (rc) {
         buf_free(&out);
+        server_query_stopped(&w, rc, "InfluxQL", q);
+        if (w.client_gone) {
+            res = MHD_NO; /* nobody to answer: close the connection */
+            goto done;
+        }
         char msg[sizeof err.msg + 64];
         if (rc == SILT_EPARSE)
             snprintf(msg, sizeof msg, "error parsing query: %s", err.msg);

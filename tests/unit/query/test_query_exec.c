@@ -16,6 +16,7 @@
 
 #include "query/query_int.h"
 #include "query/mem_source.h"
+#include "query/query_v1.h"
 
 static int setup(void **state) {
     mem_source *ms = malloc(sizeof *ms);
@@ -779,6 +780,92 @@ static void test_query_concurrent_queries_agree(void **state) {
     for (size_t i = 0; i < N_CONCURRENT * 3; i++) buf_free(&want[i]);
 }
 
+typedef struct intr_arg {
+    int calls;
+    int fail_at; /* the call that stops the query (0: never) */
+} intr_arg;
+
+static int test_interrupt(void *arg, silt_err *err) {
+    intr_arg *a = arg;
+    if (++a->calls == a->fail_at)
+        return SILT_FAIL(err, SILT_EIO, "stopped by the test at call %d", a->calls);
+    return SILT_OK;
+}
+
+/* query_opts.deadline_ns and .interrupt: a passed deadline fails with SILT_ETIMEDOUT "query
+ * timeout" and no partial result, for a plain scan, a GROUP BY and an ORDER BY; the interrupt
+ * is called at the first batch and its error ends the query; a future deadline and an
+ * interrupt that never fires change nothing. InfluxQL: the statement that times out is
+ * "query-timeout limit exceeded" and the statements after it are not run; an interrupt fails
+ * the whole request with its code. */
+static void test_query_deadline_and_interrupt(void **state) {
+    mem_source *ms = *state;
+    const char *sqls[] = {"SELECT * FROM cpu", "SELECT host, count(*) FROM cpu GROUP BY host",
+                          "SELECT id FROM cpu ORDER BY usage LIMIT 2"};
+    for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
+        buf want = {0}, b = {0};
+        silt_err err = {0};
+        assert_int_equal(mem_query(ms, "db", sqls[i], QUERY_FMT_JSON, 0, &want, &err), SILT_OK);
+        /* deadline passed */
+        query_opts o = {.now_ns = T2016 + 3600LL * NS_PER_S, .deadline_ns = time_mono_ns() - 1};
+        buf_puts(&b, "keep");
+        int rc = query_sql(&ms->src, "db", sqls[i], strlen(sqls[i]), QUERY_FMT_JSON, &o, &b, &err);
+        assert_int_equal(rc, SILT_ETIMEDOUT);
+        assert_string_equal(err.msg, "query timeout");
+        assert_int_equal(b.len, 4);
+        /* deadline in an hour: the same answer */
+        o.deadline_ns = time_mono_ns() + 3600LL * NS_PER_S;
+        intr_arg ia = {0};
+        o.interrupt = test_interrupt;
+        o.interrupt_arg = &ia;
+        buf_reset(&b);
+        rc = query_sql(&ms->src, "db", sqls[i], strlen(sqls[i]), QUERY_FMT_JSON, &o, &b, &err);
+        assert_int_equal(rc, SILT_OK);
+        assert_true(ia.calls >= 1);
+        assert_int_equal(b.len, want.len);
+        assert_memory_equal(b.p, want.p, want.len);
+        /* the interrupt fires at its first call */
+        ia = (intr_arg){.fail_at = 1};
+        buf_reset(&b);
+        buf_puts(&b, "keep");
+        rc = query_sql(&ms->src, "db", sqls[i], strlen(sqls[i]), QUERY_FMT_JSON, &o, &b, &err);
+        assert_int_equal(rc, SILT_EIO);
+        assert_string_equal(err.msg, "stopped by the test at call 1");
+        assert_int_equal(ia.calls, 1);
+        assert_int_equal(b.len, 4);
+        buf_free(&want);
+        buf_free(&b);
+    }
+
+    /* InfluxQL */
+    const char *iq = "SELECT usage FROM cpu; SELECT count(usage) FROM cpu";
+    query_influxql_opts io = {.now_ns = T2016, .deadline_ns = time_mono_ns() - 1};
+    buf b = {0};
+    silt_err err = {0};
+    assert_int_equal(query_influxql_v1(&ms->src, "db", iq, strlen(iq), &io, &b, &err), SILT_OK);
+    buf_cstr(&b);
+    assert_string_equal((const char *)b.p,
+                        "{\"results\":[{\"statement_id\":0,\"error\":\"query-timeout limit "
+                        "exceeded\"}]}\n");
+    assert_int_equal(err.code, SILT_ETIMEDOUT);
+    intr_arg ia = {.fail_at = 1};
+    io = (query_influxql_opts){.now_ns = T2016, .interrupt = test_interrupt, .interrupt_arg = &ia};
+    buf_reset(&b);
+    err = (silt_err){0};
+    assert_int_equal(query_influxql_v1(&ms->src, "db", iq, strlen(iq), &io, &b, &err), SILT_EIO);
+    assert_string_equal(err.msg, "stopped by the test at call 1");
+    /* neither fires: both statements answer */
+    ia = (intr_arg){0};
+    io.deadline_ns = time_mono_ns() + 3600LL * NS_PER_S;
+    buf_reset(&b);
+    err = (silt_err){0};
+    assert_int_equal(query_influxql_v1(&ms->src, "db", iq, strlen(iq), &io, &b, &err), SILT_OK);
+    buf_cstr(&b);
+    assert_non_null(strstr((const char *)b.p, "\"statement_id\":1,\"series\""));
+    assert_int_equal(err.code, 0);
+    buf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_filter_float_all_operators),
@@ -818,6 +905,7 @@ int main(void) {
         cmocka_unit_test(test_query_strings_copied_out_of_batches),
         cmocka_unit_test(test_query_one_row_batches),
         cmocka_unit_test(test_query_concurrent_queries_agree),
+        cmocka_unit_test(test_query_deadline_and_interrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -40,11 +40,11 @@ typedef struct aggcol {
     const qagg *def;
     qtype in; /* argument type (QT_NULL for count(*)) */
     int64_t *cnt;
-    void *val;     /* sum / min / max / first / last value: element size of its type */
-    uint8_t *has;  /* val holds a value (min / max / first / last / sum) */
-    uint8_t *vnul; /* first / last: the chosen value is NULL */
+    void *val;       /* sum / min / max / first / last value: element size of its type */
+    uint8_t *has;    /* val holds a value (min / max / first / last / sum) */
+    uint8_t *vnul;   /* first / last: the chosen value is NULL */
     double *f1, *f2; /* avg: sum; stddev / var: mean, m2 */
-    int64_t *okey;  /* first / last: order key of the chosen row */
+    int64_t *okey;   /* first / last: order key of the chosen row */
     gpair *pairs;
     size_t n_pairs, cap_pairs;
     bool sorted;
@@ -67,6 +67,9 @@ struct qhagg {
     size_t max_mem;
     uint32_t *gids; /* per batch */
     uint64_t *hashes;
+    uint8_t *same;  /* per batch row: same keys as the previous row */
+    uint32_t *lead; /* positions of the rows that start a run of equal keys */
+    uint32_t *lsel; /* their row indices */
     size_t cap_batch;
 };
 
@@ -202,6 +205,9 @@ void query__hagg_destroy(qhagg *h) {
     free(h->slots);
     free(h->gids);
     free(h->hashes);
+    free(h->same);
+    free(h->lead);
+    free(h->lsel);
     arena_fini(&h->strings);
     free(h);
 }
@@ -237,9 +243,9 @@ static void hash_column(const query_vec *v, qtype t, const uint32_t *sel, size_t
         case QT_STRING:
             for (size_t k = 0; k < n; k++) {
                 uint32_t i = sel[k];
-                uint64_t x = (valid && !valid[i]) ? 0x5bd1e995u
-                                                  : hash64(v->str[i].n ? v->str[i].p : "",
-                                                           v->str[i].n);
+                uint64_t x = (valid && !valid[i])
+                                 ? 0x5bd1e995u
+                                 : hash64(v->str[i].n ? v->str[i].p : "", v->str[i].n);
                 hs[k] = mix(hs[k], x);
             }
             break;
@@ -351,18 +357,66 @@ static int new_group(qhagg *h, const query_vec *keys, uint32_t i, uint64_t hv, s
     return SILT_OK;
 }
 
+/* same[k] &= row sel[k] has the value of row sel[k - 1] in key column v (k >= 1). String
+ * views of one dictionary entry share their pointer, so most comparisons stop there. */
+static void same_as_prev(const query_vec *v, qtype t, const uint32_t *sel, size_t n,
+                         uint8_t *same) {
+    const uint8_t *valid = v->valid;
+    for (size_t k = 1; k < n; k++) {
+        if (!same[k]) continue;
+        uint32_t i = sel[k], j = sel[k - 1];
+        bool vi = !valid || valid[i], vj = !valid || valid[j];
+        if (!vi || !vj) {
+            same[k] = vi == vj;
+            continue;
+        }
+        switch (t) {
+            case QT_STRING:
+                same[k] =
+                    v->str[i].n == v->str[j].n && (v->str[i].p == v->str[j].p || !v->str[i].n ||
+                                                   !memcmp(v->str[i].p, v->str[j].p, v->str[i].n));
+                break;
+            case QT_BOOL:
+                same[k] = (v->b[i] != 0) == (v->b[j] != 0);
+                break;
+            case QT_FLOAT:
+                same[k] = f64_key(v->f64[i]) == f64_key(v->f64[j]);
+                break;
+            case QT_UINT:
+                same[k] = v->u64[i] == v->u64[j];
+                break;
+            default: /* int, time */
+                same[k] = v->i64[i] == v->i64[j];
+                break;
+        }
+    }
+}
+
 static int find_groups(qhagg *h, const query_vec *keys, const uint32_t *sel, size_t n,
                        silt_err *err) {
+    /* rows arrive in runs of one group (files are sorted by series, then time): a row whose
+     * keys equal the previous row's takes its group without hashing or probing */
+    uint8_t *same = h->same;
+    same[0] = 0;
+    memset(same + 1, 1, n - 1);
+    for (size_t c = 0; c < h->n_keys; c++) same_as_prev(&keys[c], h->ktype[c], sel, n, same);
+    uint32_t *lead = h->lead; /* positions k of the rows that start a run */
+    size_t n_lead = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!same[k]) lead[n_lead++] = (uint32_t)k;
+    uint32_t *lsel = h->lsel;
+    for (size_t k = 0; k < n_lead; k++) lsel[k] = sel[lead[k]];
     uint64_t *hs = h->hashes;
-    for (size_t k = 0; k < n; k++) hs[k] = 0x8445d61a4e774912ull;
-    for (size_t c = 0; c < h->n_keys; c++) hash_column(&keys[c], h->ktype[c], sel, n, hs);
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n_lead; k++) hs[k] = 0x8445d61a4e774912ull;
+    for (size_t c = 0; c < h->n_keys; c++) hash_column(&keys[c], h->ktype[c], lsel, n_lead, hs);
+    for (size_t l = 0; l < n_lead; l++) {
+        size_t k = lead[l];
         if (h->n_groups * 2 >= h->n_slots) {
             size_t ns = h->n_slots ? h->n_slots * 2 : 1024;
             if (mem_used(h) + ns * sizeof(uint32_t) > h->max_mem) return mem_fail(h, err);
             rehash(h, ns);
         }
-        uint64_t hv = hs[k];
+        uint64_t hv = hs[l];
         uint32_t i = sel[k];
         size_t mask = h->n_slots - 1, p = hv & mask;
         for (;;) {
@@ -381,6 +435,8 @@ static int find_groups(qhagg *h, const query_vec *keys, const uint32_t *sel, siz
             p = (p + 1) & mask;
         }
     }
+    for (size_t k = 1; k < n; k++)
+        if (same[k]) h->gids[k] = h->gids[k - 1];
     return SILT_OK;
 }
 
@@ -415,6 +471,25 @@ static void keep_string(qhagg *h, str_view *dst, str_view s) {
     dst->n = s.n;
     h->string_bytes += s.n + 1;
 }
+
+/* Rows arrive in runs of one group (sorted files): sum a run in a register, adding in the
+ * same order as row by row (identical rounding), and store once per run. */
+#define EACH_RUN_SUM(acc_arr, cnt_arr, x_expr)                                                     \
+    for (size_t k = 0; k < n;) {                                                                   \
+        uint32_t g = gids[k];                                                                      \
+        double acc = (acc_arr)[g];                                                                 \
+        int64_t cnt = 0;                                                                           \
+        size_t e = k;                                                                              \
+        for (; e < n && gids[e] == g; e++) {                                                       \
+            uint32_t i = sel[e];                                                                   \
+            if (valid && !valid[i]) continue;                                                      \
+            acc += (x_expr);                                                                       \
+            cnt++;                                                                                 \
+        }                                                                                          \
+        (acc_arr)[g] = acc;                                                                        \
+        cnt_arr;                                                                                   \
+        k = e;                                                                                     \
+    }
 
 #define EACH_VALID(...)                                                                            \
     for (size_t k = 0; k < n; k++) {                                                               \
@@ -589,8 +664,8 @@ static int update_selector(qhagg *h, aggcol *c, const query_vec *v, const query_
     return SILT_OK;
 }
 
-static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok,
-                  const uint32_t *sel, size_t n, silt_err *err) {
+static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok, const uint32_t *sel,
+                  size_t n, silt_err *err) {
     const uint32_t *gids = h->gids;
     const uint8_t *valid = v ? v->valid : NULL;
     switch (c->def->kind) {
@@ -604,7 +679,7 @@ static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok,
             if (c->def->type == QT_FLOAT) {
                 double *s = c->val;
                 if (c->in == QT_FLOAT)
-                    EACH_VALID(s[g] += v->f64[i]; c->has[g] = 1)
+                    EACH_RUN_SUM(s, if (cnt) c->has[g] = 1, v->f64[i])
                 else
                     EACH_VALID(s[g] += as_f64(v, c->in, i); c->has[g] = 1)
             } else if (c->def->type == QT_UINT) {
@@ -631,7 +706,7 @@ static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok,
             return SILT_OK;
         case QAGG_AVG:
             if (c->in == QT_FLOAT)
-                EACH_VALID(c->f1[g] += v->f64[i]; c->cnt[g]++)
+                EACH_RUN_SUM(c->f1, c->cnt[g] += cnt, v->f64[i])
             else
                 EACH_VALID(c->f1[g] += as_f64(v, c->in, i); c->cnt[g]++)
             return SILT_OK;
@@ -701,6 +776,9 @@ int query__hagg_add(qhagg *h, const query_vec *keys, const query_vec *args, cons
     if (n > h->cap_batch) {
         h->gids = xrealloc(h->gids, n * sizeof *h->gids);
         h->hashes = xrealloc(h->hashes, n * sizeof *h->hashes);
+        h->same = xrealloc(h->same, n);
+        h->lead = xrealloc(h->lead, n * sizeof *h->lead);
+        h->lsel = xrealloc(h->lsel, n * sizeof *h->lsel);
         h->cap_batch = n;
     }
     if (h->n_keys == 0) {

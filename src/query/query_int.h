@@ -353,7 +353,8 @@ typedef struct qorder_item {
 
 typedef struct qstmt {
     qstmt_kind kind;
-    const char *table; /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *table;  /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *schema; /* FROM schema.table; NULL: unqualified (silt's tables, schema iox) */
     uint32_t table_pos;
     qselect_item *items;
     size_t n_items;
@@ -609,6 +610,25 @@ typedef struct qctx {
     bool have_tbl;
     silt_err *err;
 } qctx;
+
+/* ------------------------------------------------------------------ system tables
+ *
+ * query_system.c: the tables of schemas information_schema (tables, columns) and system
+ * (parquet_files), built in full from the source's callbacks when a statement names one.
+ * The planner binds them like a stored table and reads them through a Values leaf instead
+ * of a scan, so WHERE, GROUP BY, ORDER BY and LIMIT work over them unchanged. */
+typedef struct qsys_table {
+    query_table tbl; /* columns (static names, arena array) */
+    query_vec *vecs; /* one per column, n_rows values each, in the query arena */
+    size_t n_rows;
+} qsys_table;
+
+/* Build system table schema.table for q->db. SILT_ENOTFOUND (message names the table) for an
+ * unknown one, or a source error. */
+int query__system_table(qctx *q, const char *schema, const char *table, qsys_table *out);
+/* The information_schema.columns rows of one table (SHOW COLUMNS FROM [schema.]table):
+ * SILT_ENOTFOUND if it does not exist. */
+int query__system_columns_of(qctx *q, const char *schema, const char *table, qsys_table *out);
 
 /* Bind the statement to the source and build the plan (root = last operator). Returns
  * SILT_OK, SILT_ENOTFOUND (table), SILT_EINVAL (unknown column, type mismatch, unsupported

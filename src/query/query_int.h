@@ -12,6 +12,8 @@
  *                    Scan -> [Filter] -> [Aggregate -> [Filter (HAVING)]] -> [Project]
  *                         -> [Distinct] -> [Sort] -> [Limit]           (SELECT)
  *                    Values                                            (SHOW)
+ *                  and for a system table the same SELECT chain over a Values leaf
+ *                  (query_system.c builds its rows) instead of a Scan.
  *                  Binding resolves names, checks and coerces types, folds constants and
  *                  turns expressions into typed qbx trees. WHERE is split into conjuncts:
  *                  "column op constant" ones become one qpred (exact kernels, NOT pushed
@@ -29,7 +31,8 @@
  *   query_exec.c   plan -> push pipeline of stages over the leaf's batches: filter, project,
  *                  aggregate / distinct and sort (blocking: they emit their result in
  *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
- *   query_format.c result rows -> JSON / JSONL / CSV, enforcing max_result_bytes
+ *   query_format.c result rows -> JSON / JSONL / CSV / pretty / Parquet, enforcing
+ *                  max_result_bytes
  *   query.c        query_sql(): the driver tying the stages together
  *
  * Memory: everything a statement allocates for its AST and plan comes from one query arena
@@ -658,6 +661,7 @@ typedef struct qfmt {
     int (*sink)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                 silt_err *err);
     void *sink_arg;
+    void *state; /* pretty: the buffered cells; parquet: the writer (query_format.c) */
 } qfmt;
 
 void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, const qout_col *cols,
@@ -667,8 +671,10 @@ int query__fmt_begin(qfmt *f, silt_err *err);
 /* Rows sel[0..n) of the column vectors vecs[0..n_cols) (one per output column). */
 int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                     silt_err *err);
-/* Closing bracket. */
+/* Closing bracket; pretty writes its table and parquet its file here. */
 int query__fmt_end(qfmt *f, silt_err *err);
+/* Free what a result not ended (an error) still holds. Always call it; idempotent. */
+void query__fmt_fini(qfmt *f);
 
 /* ------------------------------------------------------------------ execution */
 

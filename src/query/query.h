@@ -12,8 +12,8 @@
  *          [ORDER BY expr | ordinal | alias [ASC|DESC] [NULLS FIRST|LAST], ...]
  *          [LIMIT n] [OFFSET n]
  *   SHOW TABLES
- *   SHOW COLUMNS FROM [schema.]table
- * A table is silt's (optionally as iox.table) or a system table: information_schema.tables,
+ *   SHOW COLUMNS FROM [[catalog.]schema.]table
+ * A table is silt's (optionally as iox.table or public.iox.table) or a system table: information_schema.tables,
  * information_schema.columns, system.parquet_files (see query_system.c); SHOW TABLES and
  * SHOW COLUMNS answer from information_schema as DataFusion does. Results are written as
  * json, jsonl, csv, pretty (arrow's ASCII table) or parquet (silt's writer); see

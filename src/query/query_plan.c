@@ -993,6 +993,13 @@ static qplan *values_of(qctx *q, const qsys_table *t, const size_t *pick, size_t
     return p;
 }
 
+/* The one catalog is 'public': public.iox.cpu is cpu, other.iox.cpu does not exist. */
+static int check_catalog(qctx *q, const qstmt *st) {
+    if (!st->catalog || strcmp(st->catalog, "public") == 0) return SILT_OK;
+    return SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%.*s.%.*s.%.*s' not found",
+                     PNAME(st->catalog), PNAME(st->schema), PNAME(st->table));
+}
+
 /* SHOW TABLES: information_schema.tables (DataFusion's rewrite). */
 static int plan_show_tables(qctx *q, qplan **out) {
     qsys_table t;
@@ -1006,7 +1013,8 @@ static int plan_show_tables(qctx *q, qplan **out) {
  * is_nullable of information_schema.columns for t (DataFusion's rewrite). */
 static int plan_show_columns(qctx *q, const qstmt *st, qplan **out) {
     qsys_table t;
-    int rc = query__system_columns_of(q, st->schema, st->table, &t);
+    int rc = check_catalog(q, st);
+    if (rc == SILT_OK) rc = query__system_columns_of(q, st->schema, st->table, &t);
     if (rc < 0) return rc;
     static const char *const want[] = {"table_catalog", "table_schema", "table_name",
                                        "column_name",   "data_type",    "is_nullable"};
@@ -2440,8 +2448,10 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
      * but is not the source's, so have_tbl stays false) */
     qsys_table sys = {0};
     bool is_sys = st->schema && strcmp(st->schema, "iox") != 0;
-    int rc =
-        is_sys ? query__system_table(q, st->schema, st->table, &sys) : load_table(q, st->table);
+    int rc = check_catalog(q, st);
+    if (rc < 0) return rc;
+    rc = is_sys ? query__system_table(q, st->schema, st->table, &sys)
+                : load_table(q, st->table);
     if (rc < 0) return rc;
     if (is_sys) q->tbl = sys.tbl;
     binder b;

@@ -654,13 +654,15 @@ static bool parse_count(sql_parser *p, int64_t *out) {
     return true;
 }
 
-/* table | schema.table (information_schema.tables, system.parquet_files, iox.cpu). */
+/* table | schema.table | catalog.schema.table (information_schema.tables,
+ * system.parquet_files, iox.cpu, public.iox.cpu). */
 static bool parse_table_name(sql_parser *p, qstmt *st) {
     st->table_pos = p->cur.pos;
     st->table = expect_name(p, "a table name");
     if (!st->table) return false;
-    if (p->cur.type == TK_DOT) {
+    for (int parts = 1; parts < 3 && p->cur.type == TK_DOT; parts++) {
         advance(p);
+        st->catalog = st->schema;
         st->schema = st->table;
         st->table = expect_name(p, "a table name after '.'");
         if (!st->table) return false;

@@ -147,4 +147,9 @@ test('unknown system tables and schemas answer 400 naming them', async (t) => {
     assert.match(r.json().error, re, sql);
   }
   assert.deepEqual(await srv.query('sys3', 'SELECT v FROM iox.m'), [{ v: 1 }]);
+  assert.deepEqual(await srv.query('sys3', 'SELECT v FROM public.iox.m'), [{ v: 1 }]);
+  assert.deepEqual(await srv.query('sys3', "SELECT table_name FROM public.information_schema.tables WHERE table_schema = 'iox'"), [{ table_name: 'm' }]);
+  const other = await srv.queryRaw('sys3', 'SELECT v FROM other.iox.m');
+  assert.equal(other.status, 400, other.text);
+  assert.match(other.json().error, /'other\.iox\.m' not found/);
 });

@@ -601,8 +601,15 @@ static void test_query_information_schema(void **state) {
                 "[{\"column_name\":\"created_at\",\"data_type\":\"Timestamp(Nanosecond, "
                 "None)\"},{\"column_name\":\"to_delete_at\",\"data_type\":"
                 "\"Timestamp(Nanosecond, None)\"}]");
-    /* iox.cpu is cpu */
+    /* iox.cpu and public.iox.cpu are cpu */
     ASSERT_JSON("SELECT count(*) FROM iox.cpu", "[{\"count(*)\":6}]");
+    ASSERT_JSON("SELECT count(*) FROM public.iox.cpu", "[{\"count(*)\":6}]");
+    ASSERT_JSON("SELECT count(*) FROM public.information_schema.tables", "[{\"count(*)\":5}]");
+    assert_query_error(ms, "db", "SELECT * FROM other.iox.cpu", SILT_ENOTFOUND,
+                       "table 'other.iox.cpu' not found");
+    assert_query_error(ms, "db", "SHOW COLUMNS FROM other.iox.cpu", SILT_ENOTFOUND,
+                       "table 'other.iox.cpu' not found");
+    assert_query_error(ms, "db", "SELECT * FROM a.b.c.d", SILT_EPARSE, NULL);
     assert_query_error(ms, "db", "SELECT * FROM information_schema.nope", SILT_ENOTFOUND,
                        "table 'information_schema.nope' not found");
     assert_query_error(ms, "db", "SELECT * FROM other.cpu", SILT_ENOTFOUND,

@@ -13,11 +13,11 @@
  *          [LIMIT n] [OFFSET n]
  *   SHOW TABLES
  *   SHOW COLUMNS FROM [[catalog.]schema.]table
- * A table is silt's (optionally as iox.table or public.iox.table) or a system table: information_schema.tables,
- * information_schema.columns, system.parquet_files (see query_system.c); SHOW TABLES and
- * SHOW COLUMNS answer from information_schema as DataFusion does. Results are written as
- * json, jsonl, csv, pretty (arrow's ASCII table) or parquet (silt's writer); see
- * query_format.c.
+ * A table is silt's (optionally as iox.table or public.iox.table) or a system table:
+ * information_schema.tables, information_schema.columns, system.parquet_files (see
+ * query_system.c); SHOW TABLES and SHOW COLUMNS answer from information_schema as DataFusion
+ * does. Results are written as json, jsonl, csv, pretty (arrow's ASCII table) or parquet
+ * (silt's writer); see query_format.c.
  * Expressions: columns, literals ('strings', integers, floats, true/false, NULL,
  * TIMESTAMP '...', INTERVAL '...', now(); RFC 3339 strings compared with time), + - * / %
  * (integer overflow and division by zero are errors), ||, comparisons, AND / OR / NOT

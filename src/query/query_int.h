@@ -356,8 +356,8 @@ typedef struct qorder_item {
 
 typedef struct qstmt {
     qstmt_kind kind;
-    const char *table;  /* SELECT ... FROM table, SHOW COLUMNS FROM table */
-    const char *schema; /* FROM schema.table; NULL: unqualified (silt's tables, schema iox) */
+    const char *table;   /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *schema;  /* FROM schema.table; NULL: unqualified (silt's tables, schema iox) */
     const char *catalog; /* FROM catalog.schema.table; NULL if not given (only 'public') */
     uint32_t table_pos;
     qselect_item *items;

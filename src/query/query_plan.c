@@ -996,8 +996,8 @@ static qplan *values_of(qctx *q, const qsys_table *t, const size_t *pick, size_t
 /* The one catalog is 'public': public.iox.cpu is cpu, other.iox.cpu does not exist. */
 static int check_catalog(qctx *q, const qstmt *st) {
     if (!st->catalog || strcmp(st->catalog, "public") == 0) return SILT_OK;
-    return SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%.*s.%.*s.%.*s' not found",
-                     PNAME(st->catalog), PNAME(st->schema), PNAME(st->table));
+    return SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%.*s.%.*s.%.*s' not found", PNAME(st->catalog),
+                     PNAME(st->schema), PNAME(st->table));
 }
 
 /* SHOW TABLES: information_schema.tables (DataFusion's rewrite). */
@@ -2450,8 +2450,7 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     bool is_sys = st->schema && strcmp(st->schema, "iox") != 0;
     int rc = check_catalog(q, st);
     if (rc < 0) return rc;
-    rc = is_sys ? query__system_table(q, st->schema, st->table, &sys)
-                : load_table(q, st->table);
+    rc = is_sys ? query__system_table(q, st->schema, st->table, &sys) : load_table(q, st->table);
     if (rc < 0) return rc;
     if (is_sys) q->tbl = sys.tbl;
     binder b;

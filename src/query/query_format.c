@@ -11,8 +11,10 @@
  *          +-----+-----+         space to its column's width (in characters), a border
  *          | 1   | x   |         line above and below the header and below the last row;
  *          +-----+-----+         NULL is an empty cell, a cell with line breaks spans lines;
- *                                an empty result is the header between its borders. The
- *                                table is built when the result ends (widths need every row)
+ *                                an empty result is the header between its borders; no
+ *                                line break after the last border (InfluxDB 3 sends none).
+ *                                The table is built when the result ends (widths need every
+ *                                row)
  *   parquet                      a Parquet file written by src/parquet/ (zstd): one optional
  *                                column per result column (string, double, int64, uint64,
  *                                boolean, timestamp(ns)); an empty result is a file with the
@@ -376,6 +378,7 @@ static int pretty_end(qfmt *f, silt_err *err) {
     pretty_border(b, w, nc);
     for (size_t first = nc; nc && first < p->n_cells; first += nc) pretty_row(b, p, first, w, nc);
     pretty_border(b, w, nc); /* an empty result: the header between its borders */
+    b->len--; /* no line break after the last border, as InfluxDB 3 answers */
     free(w);
     query__fmt_fini(f);
     return check_size(f, err);

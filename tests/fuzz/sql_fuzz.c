@@ -48,7 +48,7 @@ static void run(mem_source *ms, const uint8_t *data, size_t size, query_format f
                   size);
             pq_reader_close(r);
         } else if (fmt == QUERY_FMT_PRETTY)
-            check(n >= 4 && p[0] == '+' && p[n - 1] == '\n', "bad pretty framing", data, size);
+            check(n >= 4 && p[0] == '+' && p[n - 1] == '+', "bad pretty framing", data, size);
         else if (fmt == QUERY_FMT_JSON)
             check(n >= 2 && p[0] == '[' && p[n - 1] == ']', "bad JSON framing", data, size);
         else

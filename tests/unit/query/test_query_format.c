@@ -239,20 +239,20 @@ static void test_query_format_pretty_table(void **state) {
           "| 3  |                  |       |       |\n"
           "| 6  | 9007199254740992 | true  | multi |\n"
           "|    |                  |       | line  |\n"
-          "+----+------------------+-------+-------+\n");
+          "+----+------------------+-------+-------+");
     /* widths count characters, not bytes; strings are not quoted; a long header widens */
     check(*state, "SELECT s AS a_long_name, s FROM vals WHERE f = 123456789.125", QUERY_FMT_PRETTY,
           "+-------------+--------+\n"
           "| a_long_name | s      |\n"
           "+-------------+--------+\n"
           "| caf\xc3\xa9 \xe2\x82\xac      | caf\xc3\xa9 \xe2\x82\xac |\n"
-          "+-------------+--------+\n");
+          "+-------------+--------+");
     check(*state, "SELECT msg FROM cpu WHERE id = '4'", QUERY_FMT_PRETTY,
           "+-----------+\n"
           "| msg       |\n"
           "+-----------+\n"
           "| quote \"x\" |\n"
-          "+-----------+\n");
+          "+-----------+");
     check(*state, "SELECT time, count(*) FROM cpu GROUP BY time ORDER BY time LIMIT 2",
           QUERY_FMT_PRETTY,
           "+---------------------+----------+\n"
@@ -260,7 +260,7 @@ static void test_query_format_pretty_table(void **state) {
           "+---------------------+----------+\n"
           "| 1970-01-01T00:00:01 | 1        |\n"
           "| 1970-01-01T00:00:02 | 2        |\n"
-          "+---------------------+----------+\n");
+          "+---------------------+----------+");
 }
 
 static void test_query_format_pretty_empty_and_limit(void **state) {
@@ -269,7 +269,7 @@ static void test_query_format_pretty_empty_and_limit(void **state) {
           "+------+-------+\n"
           "| host | usage |\n"
           "+------+-------+\n"
-          "+------+-------+\n");
+          "+------+-------+");
     buf b = {0};
     buf_puts(&b, "keep");
     silt_err err = {0};

@@ -66,6 +66,10 @@ typedef struct sys_def {
     size_t n_cols;
 } sys_def;
 
+#define SYS_MAX_COLS 16 /* the widest system table's columns, for stack arrays */
+_Static_assert(N_OF(parquet_files_cols) <= SYS_MAX_COLS && N_OF(columns_cols) <= SYS_MAX_COLS,
+               "SYS_MAX_COLS too small");
+
 /* In the order information_schema.tables lists them. */
 static const sys_def sys_tables[] = {
     {"system", "parquet_files", "BASE TABLE", parquet_files_cols, N_OF(parquet_files_cols)},
@@ -250,7 +254,7 @@ static int build_columns(qctx *q, qsys_table *t) {
     for (size_t i = 0; i < N_OF(sys_tables); i++) {
         const sys_def *d = &sys_tables[i];
         if (strcmp(d->schema, "system") != 0) continue;
-        query_column cols[16];
+        query_column cols[SYS_MAX_COLS];
         sys_def_cols(d, cols);
         column_rows(q, t, &row, d->schema, d->name, cols, d->n_cols, d->cols);
     }
@@ -315,7 +319,7 @@ int query__system_columns_of(qctx *q, const char *schema, const char *table, qsy
     }
     const sys_def *d = find_sys(schema, table);
     if (!d) return not_found(q, schema, table);
-    query_column cols[16];
+    query_column cols[SYS_MAX_COLS];
     sys_def_cols(d, cols);
     sys_init(q, columns_cols, N_OF(columns_cols), d->n_cols, out);
     column_rows(q, out, &row, d->schema, d->name, cols, d->n_cols, d->cols);

@@ -2453,8 +2453,17 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     rc = is_sys ? query__system_table(q, st->schema, st->table, &sys) : load_table(q, st->table);
     if (rc < 0) return rc;
     if (is_sys) q->tbl = sys.tbl;
+    /* the table as written qualifies output names and messages: sum(system.parquet_files.x) */
+    const char *tname = st->table;
+    if (st->schema) {
+        buf qn = {0};
+        buf_printf(&qn, "%s%s%s.%s", st->catalog ? st->catalog : "", st->catalog ? "." : "",
+                   st->schema, st->table);
+        tname = arena_strndup(&q->arena, (const char *)qn.p, qn.len);
+        buf_free(&qn);
+    }
     binder b;
-    binder_init(&b, q, &q->tbl, st->table);
+    binder_init(&b, q, &q->tbl, tname);
 
     bool is_agg = st->n_group > 0 || st->having != NULL;
     for (size_t i = 0; i < st->n_items && !is_agg; i++) is_agg = has_agg(st->items[i].expr);

@@ -59,9 +59,9 @@ typedef struct mem_source {
     bool saw_stop;
     int fail_at_batch; /* > 0: the scan fails with SILT_EIO before batch n (1-based) */
     /* system.parquet_files rows (mem_file_add), per database */
-    char *file_db[8];
-    query_file_info files[8];
-    size_t n_files;
+    char **file_db;
+    query_file_info *files;
+    size_t n_files, cap_files;
 } mem_source;
 
 static inline mem_table *mem_find(const mem_source *ms, const char *db, const char *table) {
@@ -259,7 +259,11 @@ static inline void mem_source_init(mem_source *ms, size_t batch_rows) {
 static inline void mem_file_add(mem_source *ms, const char *db, const char *table, const char *path,
                                 uint64_t size, uint64_t rows, int64_t min_time, int64_t max_time,
                                 int64_t created_at, int64_t to_delete_at) {
-    assert(ms->n_files < 8);
+    if (ms->n_files == ms->cap_files) {
+        ms->cap_files = ms->cap_files ? ms->cap_files * 2 : 8;
+        ms->file_db = xrealloc(ms->file_db, ms->cap_files * sizeof *ms->file_db);
+        ms->files = xrealloc(ms->files, ms->cap_files * sizeof *ms->files);
+    }
     ms->file_db[ms->n_files] = xstrdup(db);
     ms->files[ms->n_files++] = (query_file_info){
         xstrdup(table), xstrdup(path), size, rows, min_time, max_time, created_at, to_delete_at};
@@ -367,6 +371,8 @@ static inline void mem_source_fini(mem_source *ms) {
         free(ms->files[i].table);
         free(ms->files[i].path);
     }
+    free(ms->file_db);
+    free(ms->files);
     for (size_t i = 0; i < ms->n_tables; i++) {
         mem_table *t = &ms->tables[i];
         for (size_t c = 0; c < t->n_cols; c++) {

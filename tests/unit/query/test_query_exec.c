@@ -614,7 +614,11 @@ static void test_query_information_schema(void **state) {
                        "table 'information_schema.nope' not found");
     assert_query_error(ms, "db", "SELECT * FROM other.cpu", SILT_ENOTFOUND,
                        "table 'other.cpu' not found");
-    assert_query_error(ms, "db", "SELECT nope FROM information_schema.tables", SILT_EINVAL, NULL);
+    assert_query_error(ms, "db", "SELECT nope FROM information_schema.tables", SILT_EINVAL,
+                       "column 'nope' not found in table 'information_schema.tables'");
+    /* output names carry the table as written, as DataFusion's do */
+    ASSERT_JSON("SELECT count(usage) FROM iox.cpu", "[{\"count(iox.cpu.usage)\":5}]");
+    ASSERT_JSON("SELECT max(free) FROM public.iox.mem", "[{\"max(public.iox.mem.free)\":7}]");
     assert_query_error(ms, "db", "SELECT * FROM information_schema.", SILT_EPARSE,
                        "syntax error at line 1, column 34: expected a table name after '.', "
                        "found end of input");
@@ -642,6 +646,38 @@ static void test_query_system_parquet_files(void **state) {
     ASSERT_JSON("SELECT path FROM system.parquet_files WHERE size_bytes > 600 AND "
                 "created_at >= '1970-01-01T00:00:01.5Z' ORDER BY path",
                 "[{\"path\":\"db/1/cpu/b.parquet\"}]");
+    /* more rows than one batch (QUERY_BATCH_ROWS): the Values leaf feeds them in batches,
+     * aggregates and sorts see them all, LIMIT stops early */
+    for (int i = 0; i < 2 * QUERY_BATCH_ROWS + 10; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "big/%05d.parquet", i);
+        mem_file_add(ms, "big", "t", path, (uint64_t)i, 1, i, i, 1, 0);
+    }
+    mem_add_db(ms, "big");
+    buf b = {0};
+    silt_err err = {0};
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT count(*), sum(size_bytes), max(path) FROM "
+                               "system.parquet_files",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p,
+                        "count(*),sum(system.parquet_files.size_bytes),"
+                        "max(system.parquet_files.path)\n8202,33632301,big/08201.parquet\n");
+    buf_reset(&b);
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT path FROM system.parquet_files WHERE size_bytes % 1000 = 1 "
+                               "ORDER BY size_bytes DESC LIMIT 2 OFFSET 1",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p, "path\nbig/07001.parquet\nbig/06001.parquet\n");
+    buf_reset(&b);
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT path FROM system.parquet_files LIMIT 1 OFFSET 5000",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p, "path\nbig/05000.parquet\n");
+    buf_free(&b);
     char *got = json(ms, "SHOW COLUMNS FROM system.parquet_files");
     assert_non_null(strstr(got, "{\"table_catalog\":\"public\",\"table_schema\":\"system\","
                                 "\"table_name\":\"parquet_files\",\"column_name\":\"to_delete_at\","

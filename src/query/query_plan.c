@@ -1018,7 +1018,7 @@ static int plan_show_columns(qctx *q, const qstmt *st, qplan **out) {
     if (rc < 0) return rc;
     static const char *const want[] = {"table_catalog", "table_schema", "table_name",
                                        "column_name",   "data_type",    "is_nullable"};
-    size_t pick[6];
+    size_t pick[6] = {0};
     for (size_t i = 0; i < 6; i++)
         for (size_t c = 0; c < t.tbl.n_cols; c++)
             if (strcmp(t.tbl.cols[c].name, want[i]) == 0) pick[i] = c;

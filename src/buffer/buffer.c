@@ -847,7 +847,7 @@ static int src_list_dbs(const query_source *qs, char ***names, size_t *n, silt_e
 
 void buffer_source(buffer *b, query_source *out) {
     *out = (query_source){b, src_db_exists, src_list_tables, src_table_schema, src_table_release,
-                         src_scan, src_list_dbs};
+                         src_scan, src_list_dbs, NULL};
 }
 
 static void gen_stats(buffer_gen *g, buffer_stats *out) {

@@ -5,20 +5,27 @@
 
 #include "cli_http.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
 
 int cli_query(int argc, char **argv) {
-    const char *db = NULL, *fmt = "json", *host = getenv("SILT_HOST"), *sql = NULL;
+    const char *db = NULL, *fmt = "json", *host = getenv("SILT_HOST"), *sql = NULL, *output = NULL;
     if (!host) host = "http://127.0.0.1:8181";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--db") && next) db = argv[++i];
         else if (!strcmp(a, "--format") && next) fmt = argv[++i];
         else if (!strcmp(a, "--host") && next) host = argv[++i];
+        else if ((!strcmp(a, "--output") || !strcmp(a, "-o")) && next) output = argv[++i];
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("Usage: silt query --db NAME [--format json|jsonl|csv] [--host URL] \"SQL\"\n");
+            printf("Usage: silt query --db NAME [--format json|jsonl|csv|pretty|parquet]\n"
+                   "                  [--output FILE] [--host URL] \"SQL\"\n"
+                   "The answer goes to stdout, or to FILE with --output; parquet, a binary\n"
+                   "format, needs --output unless stdout is redirected.\n");
             return 0;
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "silt query: unknown or incomplete option '%s'\n", a);
@@ -31,6 +38,12 @@ int cli_query(int argc, char **argv) {
     }
     if (!db || !sql) {
         fprintf(stderr, "silt query: --db and a SQL statement are required\n");
+        return 2;
+    }
+    bool binary = !strcasecmp(fmt, "parquet");
+    if (binary && !output && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "silt query: --format parquet writes a binary file: give --output FILE "
+                        "or redirect stdout\n");
         return 2;
     }
     json_t *req = json_pack("{s:s, s:s, s:s}", "db", db, "q", sql, "format", fmt);
@@ -53,9 +66,18 @@ int cli_query(int argc, char **argv) {
         fprintf(stderr, "silt query: HTTP %ld: %s\n", status, msg ? msg : buf_cstr(&resp));
         json_decref(root);
         rc = 1;
+    } else if (output) {
+        FILE *fp = fopen(output, "wb");
+        bool ok = fp && fwrite(resp.p, 1, resp.len, fp) == resp.len;
+        int saved = errno;
+        if (fp && fclose(fp) != 0 && ok) ok = false, saved = errno;
+        if (!ok) {
+            fprintf(stderr, "silt query: writing %s: %s\n", output, strerror(saved));
+            rc = 1;
+        }
     } else {
         fwrite(resp.p, 1, resp.len, stdout);
-        if (resp.len && resp.p[resp.len - 1] != '\n') putchar('\n');
+        if (!binary && resp.len && resp.p[resp.len - 1] != '\n') putchar('\n');
     }
     buf_free(&url);
     buf_free(&resp);

@@ -11,7 +11,8 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
     size_t start = out->len;
     if (!src || !db || (!sql && sql_len))
         return SILT_FAIL(err, SILT_EINVAL, "query_sql: missing source, database or query");
-    if (fmt != QUERY_FMT_JSON && fmt != QUERY_FMT_JSONL && fmt != QUERY_FMT_CSV)
+    if (fmt != QUERY_FMT_JSON && fmt != QUERY_FMT_JSONL && fmt != QUERY_FMT_CSV &&
+        fmt != QUERY_FMT_PRETTY && fmt != QUERY_FMT_PARQUET)
         return SILT_FAIL(err, SILT_EINVAL, "unknown output format %d", (int)fmt);
     if (sql_len > QUERY_MAX_SQL_BYTES)
         return SILT_FAIL(err, SILT_ELIMIT, "query is %zu bytes; the limit is %d bytes", sql_len,
@@ -30,7 +31,7 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
 
     qstmt *st;
     qplan *plan;
-    qfmt f;
+    qfmt f = {0};
     int rc = query__parse(q.sql, sql_len, &q.arena, &st, err);
     if (rc < 0) goto fail;
     if (src->db_exists(src, db) != SILT_OK) {
@@ -49,6 +50,7 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
 fail:
     out->len = start; /* no partial result */
 done:
+    query__fmt_fini(&f);
     for (size_t i = 0; i < q.n_to_free; i++) query__expr_free(q.to_free[i]);
     if (q.have_tbl) src->table_release(src, &q.tbl);
     arena_fini(&q.arena);

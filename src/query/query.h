@@ -12,7 +12,12 @@
  *          [ORDER BY expr | ordinal | alias [ASC|DESC] [NULLS FIRST|LAST], ...]
  *          [LIMIT n] [OFFSET n]
  *   SHOW TABLES
- *   SHOW COLUMNS FROM table
+ *   SHOW COLUMNS FROM [[catalog.]schema.]table
+ * A table is silt's (optionally as iox.table or public.iox.table) or a system table:
+ * information_schema.tables, information_schema.columns, system.parquet_files (see
+ * query_system.c); SHOW TABLES and SHOW COLUMNS answer from information_schema as DataFusion
+ * does. Results are written as json, jsonl, csv, pretty (arrow's ASCII table) or parquet
+ * (silt's writer); see query_format.c.
  * Expressions: columns, literals ('strings', integers, floats, true/false, NULL,
  * TIMESTAMP '...', INTERVAL '...', now(); RFC 3339 strings compared with time), + - * / %
  * (integer overflow and division by zero are errors), ||, comparisons, AND / OR / NOT
@@ -120,6 +125,19 @@ enum { QUERY_SCAN_CONTINUE = 0, QUERY_SCAN_STOP = 1 };
  * error), or a negative SILT_E* code to abort the scan with that error. */
 typedef int (*query_batch_fn)(void *arg, const query_batch *batch);
 
+/* One row of system.parquet_files. */
+typedef struct query_file_info {
+    char *table; /* malloc'd */
+    char *path;  /* the object key, malloc'd */
+    uint64_t size_bytes, row_count;
+    int64_t min_time, max_time; /* ns, inclusive */
+    int64_t created_at;         /* ns */
+    int64_t to_delete_at;       /* ns; 0: live (not marked for deletion) */
+} query_file_info;
+
+/* Free what a list_files callback returned (the strings and the array). */
+void query_files_free(query_file_info *f, size_t n);
+
 typedef struct query_source query_source;
 struct query_source {
     void *ctx;
@@ -143,6 +161,12 @@ struct query_source {
     /* Database names, sorted, into *names (as list_tables). May be NULL (InfluxQL's SHOW
      * DATABASES then fails). */
     int (*list_dbs)(const query_source *s, char ***names, size_t *n, silt_err *err);
+    /* The database's Parquet files that the catalog still lists (live, or marked for deletion
+     * but not yet collected), for system.parquet_files: *out is a malloc'd array, ordered by
+     * table name, then creation; free it with query_files_free. May be NULL (the table is
+     * then empty). Any thread; SILT_ENOTFOUND if db does not exist. */
+    int (*list_files)(const query_source *s, const char *db, query_file_info **out, size_t *n,
+                      silt_err *err);
 };
 
 /* ------------------------------------------------------------------ table parts */
@@ -178,9 +202,12 @@ typedef enum query_format {
     QUERY_FMT_JSON = 0, /* [{"col":v,...},...] as InfluxDB 3 returns it */
     QUERY_FMT_JSONL,    /* one JSON object per line */
     QUERY_FMT_CSV,      /* header line, then rows (RFC 4180) */
+    QUERY_FMT_PRETTY,   /* the ASCII table of arrow's pretty printer (+---+ borders) */
+    QUERY_FMT_PARQUET,  /* a Parquet file (silt's writer), one row group per 1 Mi rows */
 } query_format;
 
-/* "json", "jsonl", "csv" (case-insensitive); NULL or "" gives JSON. SILT_EINVAL otherwise. */
+/* "json", "jsonl", "csv", "pretty", "parquet" (case-insensitive); NULL or "" gives JSON.
+ * SILT_EINVAL otherwise. */
 int query_format_parse(const char *s, query_format *out);
 const char *query_format_content_type(query_format f);
 

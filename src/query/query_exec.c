@@ -993,6 +993,8 @@ static int drain(qrun *r, size_t si) {
     return rc < 0 ? rc : SILT_OK;
 }
 
+/* A Values leaf (SHOW, system tables) as batches of at most QUERY_BATCH_ROWS selected rows
+ * of its one column set, so a large system table flows like a scan (and LIMIT stops it). */
 static int run_leaf_values(qrun *r, const qplan *v) {
     size_t n = v->u.values.n_rows;
     if (n == 0) return SILT_OK;
@@ -1000,7 +1002,12 @@ static int run_leaf_values(qrun *r, const qplan *v) {
     uint32_t *sel = arena_alloc(&r->q->arena, n * sizeof *sel);
     for (size_t i = 0; i < n; i++) sel[i] = (uint32_t)i;
     query_batch b = {.n_rows = n, .cols = v->u.values.vecs};
-    int rc = push(r, 0, &b, sel, n, &r->batch);
+    int rc = QUERY_SCAN_CONTINUE;
+    for (size_t from = 0; from < n && rc == QUERY_SCAN_CONTINUE; from += QUERY_BATCH_ROWS) {
+        arena_reset(&r->batch);
+        rc = push(r, 0, &b, sel + from, n - from < QUERY_BATCH_ROWS ? n - from : QUERY_BATCH_ROWS,
+                  &r->batch);
+    }
     return rc < 0 ? rc : SILT_OK;
 }
 

@@ -12,6 +12,8 @@
  *                    Scan -> [Filter] -> [Aggregate -> [Filter (HAVING)]] -> [Project]
  *                         -> [Distinct] -> [Sort] -> [Limit]           (SELECT)
  *                    Values                                            (SHOW)
+ *                  and for a system table the same SELECT chain over a Values leaf
+ *                  (query_system.c builds its rows) instead of a Scan.
  *                  Binding resolves names, checks and coerces types, folds constants and
  *                  turns expressions into typed qbx trees. WHERE is split into conjuncts:
  *                  "column op constant" ones become one qpred (exact kernels, NOT pushed
@@ -29,7 +31,8 @@
  *   query_exec.c   plan -> push pipeline of stages over the leaf's batches: filter, project,
  *                  aggregate / distinct and sort (blocking: they emit their result in
  *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
- *   query_format.c result rows -> JSON / JSONL / CSV, enforcing max_result_bytes
+ *   query_format.c result rows -> JSON / JSONL / CSV / pretty / Parquet, enforcing
+ *                  max_result_bytes
  *   query.c        query_sql(): the driver tying the stages together
  *
  * Memory: everything a statement allocates for its AST and plan comes from one query arena
@@ -360,7 +363,9 @@ typedef struct qorder_item {
 
 typedef struct qstmt {
     qstmt_kind kind;
-    const char *table; /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *table;   /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *schema;  /* FROM schema.table; NULL: unqualified (silt's tables, schema iox) */
+    const char *catalog; /* FROM catalog.schema.table; NULL if not given (only 'public') */
     uint32_t table_pos;
     qselect_item *items;
     size_t n_items;
@@ -631,6 +636,25 @@ typedef struct qctx {
     silt_err *err;
 } qctx;
 
+/* ------------------------------------------------------------------ system tables
+ *
+ * query_system.c: the tables of schemas information_schema (tables, columns) and system
+ * (parquet_files), built in full from the source's callbacks when a statement names one.
+ * The planner binds them like a stored table and reads them through a Values leaf instead
+ * of a scan, so WHERE, GROUP BY, ORDER BY and LIMIT work over them unchanged. */
+typedef struct qsys_table {
+    query_table tbl; /* columns (static names, arena array) */
+    query_vec *vecs; /* one per column, n_rows values each, in the query arena */
+    size_t n_rows;
+} qsys_table;
+
+/* Build system table schema.table for q->db. SILT_ENOTFOUND (message names the table) for an
+ * unknown one, or a source error. */
+int query__system_table(qctx *q, const char *schema, const char *table, qsys_table *out);
+/* The information_schema.columns rows of one table (SHOW COLUMNS FROM [schema.]table):
+ * SILT_ENOTFOUND if it does not exist. */
+int query__system_columns_of(qctx *q, const char *schema, const char *table, qsys_table *out);
+
 /* Bind the statement to the source and build the plan (root = last operator). Returns
  * SILT_OK, SILT_ENOTFOUND (table), SILT_EINVAL (unknown column, type mismatch, unsupported
  * construct) or a source error. */
@@ -659,6 +683,7 @@ typedef struct qfmt {
     int (*sink)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                 silt_err *err);
     void *sink_arg;
+    void *state; /* pretty: the buffered cells; parquet: the writer (query_format.c) */
 } qfmt;
 
 void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, const qout_col *cols,
@@ -668,8 +693,10 @@ int query__fmt_begin(qfmt *f, silt_err *err);
 /* Rows sel[0..n) of the column vectors vecs[0..n_cols) (one per output column). */
 int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                     silt_err *err);
-/* Closing bracket. */
+/* Closing bracket; pretty writes its table and parquet its file here. */
 int query__fmt_end(qfmt *f, silt_err *err);
+/* Free what a result not ended (an error) still holds. Always call it; idempotent. */
+void query__fmt_fini(qfmt *f);
 
 /* ------------------------------------------------------------------ execution */
 

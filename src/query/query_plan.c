@@ -976,84 +976,52 @@ static int load_table(qctx *q, const char *table) {
     return SILT_OK;
 }
 
-/* A VALUES node of string columns, filled row by row with values_set. */
-static qplan *values_new(qctx *q, const char *const *names, size_t n_cols, size_t n_rows) {
+/* A Values leaf over the columns pick[0..n) of a system table (all of them: pick NULL). */
+static qplan *values_of(qctx *q, const qsys_table *t, const size_t *pick, size_t n) {
     qplan *p = new_plan(q, QPL_VALUES, NULL);
-    p->n_cols = n_cols;
-    p->cols = arena_alloc(&q->arena, n_cols * sizeof *p->cols);
-    p->u.values.vecs = arena_alloc(&q->arena, n_cols * sizeof *p->u.values.vecs);
-    p->u.values.n_rows = n_rows;
-    for (size_t c = 0; c < n_cols; c++) {
-        p->cols[c] = (qout_col){.name = names[c], .type = QT_STRING};
-        memset(&p->u.values.vecs[c], 0, sizeof p->u.values.vecs[c]);
-        p->u.values.vecs[c].str = arena_alloc(&q->arena, (n_rows ? n_rows : 1) * sizeof(str_view));
+    p->n_cols = n;
+    p->cols = arena_alloc(&q->arena, (n ? n : 1) * sizeof *p->cols);
+    p->u.values.vecs = arena_alloc(&q->arena, (n ? n : 1) * sizeof *p->u.values.vecs);
+    p->u.values.n_rows = t->n_rows;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = pick ? pick[i] : i;
+        p->cols[i] =
+            (qout_col){.name = t->tbl.cols[c].name, .type = query__col_type(&t->tbl.cols[c])};
+        p->u.values.vecs[i] = t->vecs[c];
     }
     return p;
 }
 
-static void values_set(qplan *p, size_t col, size_t row, const char *s) {
-    ((str_view *)p->u.values.vecs[col].str)[row] = sv_from(s);
+/* The one catalog is 'public': public.iox.cpu is cpu, other.iox.cpu does not exist. */
+static int check_catalog(qctx *q, const qstmt *st) {
+    if (!st->catalog || strcmp(st->catalog, "public") == 0) return SILT_OK;
+    return SILT_FAIL(q->err, SILT_ENOTFOUND, "table '%.*s.%.*s.%.*s' not found", PNAME(st->catalog),
+                     PNAME(st->schema), PNAME(st->table));
 }
 
+/* SHOW TABLES: information_schema.tables (DataFusion's rewrite). */
 static int plan_show_tables(qctx *q, qplan **out) {
-    char **names = NULL;
-    size_t n = 0;
-    silt_err serr = {0};
-    int rc = q->src->list_tables(q->src, q->db, &names, &n, &serr);
-    if (rc < 0) {
-        if (q->err) *q->err = serr;
-        return rc;
-    }
-    static const char *const cols[] = {"table_catalog", "table_schema", "table_name", "table_type"};
-    qplan *p = values_new(q, cols, 4, n);
-    for (size_t i = 0; i < n; i++) {
-        values_set(p, 0, i, "public");
-        values_set(p, 1, i, "iox");
-        values_set(p, 2, i, arena_strndup(&q->arena, names[i], strlen(names[i])));
-        values_set(p, 3, i, "BASE TABLE");
-        free(names[i]);
-    }
-    free(names);
-    *out = p;
+    qsys_table t;
+    int rc = query__system_table(q, "information_schema", "tables", &t);
+    if (rc < 0) return rc;
+    *out = values_of(q, &t, NULL, t.tbl.n_cols);
     return SILT_OK;
 }
 
-/* Arrow type names as InfluxDB 3 shows them in information_schema. */
-static const char *arrow_type_name(const query_column *c) {
-    if (c->kind == QCOL_TAG) return "Dictionary(Int32, Utf8)";
-    if (c->kind == QCOL_TIME) return "Timestamp(Nanosecond, None)";
-    switch (c->type) {
-        case LP_FLOAT:
-            return "Float64";
-        case LP_INT:
-            return "Int64";
-        case LP_UINT:
-            return "UInt64";
-        case LP_STRING:
-            return "Utf8";
-        case LP_BOOL:
-            return "Boolean";
-    }
-    return "Null";
-}
-
+/* SHOW COLUMNS FROM t: table_catalog, table_schema, table_name, column_name, data_type,
+ * is_nullable of information_schema.columns for t (DataFusion's rewrite). */
 static int plan_show_columns(qctx *q, const qstmt *st, qplan **out) {
-    int rc = load_table(q, st->table);
+    qsys_table t;
+    int rc = check_catalog(q, st);
+    if (rc == SILT_OK) rc = query__system_columns_of(q, st->schema, st->table, &t);
     if (rc < 0) return rc;
-    static const char *const cols[] = {"table_catalog", "table_schema", "table_name",
+    static const char *const want[] = {"table_catalog", "table_schema", "table_name",
                                        "column_name",   "data_type",    "is_nullable"};
-    size_t n = q->tbl.n_cols;
-    qplan *p = values_new(q, cols, 6, n);
-    for (size_t i = 0; i < n; i++) {
-        const query_column *c = &q->tbl.cols[i];
-        values_set(p, 0, i, "public");
-        values_set(p, 1, i, "iox");
-        values_set(p, 2, i, st->table);
-        values_set(p, 3, i, c->name);
-        values_set(p, 4, i, arrow_type_name(c));
-        values_set(p, 5, i, c->kind == QCOL_TIME ? "NO" : "YES");
-    }
-    *out = p;
+    size_t pick[6] = {0};
+    for (size_t i = 0; i < 6; i++)
+        for (size_t c = 0; c < t.tbl.n_cols; c++)
+            if (strcmp(t.tbl.cols[c].name, want[i]) == 0) pick[i] = c;
+    *out = values_of(q, &t, pick, 6);
     return SILT_OK;
 }
 
@@ -2519,10 +2487,26 @@ static bool *count_only_cols(qctx *q, const qplan *scan, const qplan *below, con
 }
 
 static int plan_select(qctx *q, const qstmt *st, qplan **out) {
-    int rc = load_table(q, st->table);
+    /* FROM table | iox.table (a scan) or a system table (a Values leaf; q->tbl describes it
+     * but is not the source's, so have_tbl stays false) */
+    qsys_table sys = {0};
+    bool is_sys = st->schema && strcmp(st->schema, "iox") != 0;
+    int rc = check_catalog(q, st);
     if (rc < 0) return rc;
+    rc = is_sys ? query__system_table(q, st->schema, st->table, &sys) : load_table(q, st->table);
+    if (rc < 0) return rc;
+    if (is_sys) q->tbl = sys.tbl;
+    /* the table as written qualifies output names and messages: sum(system.parquet_files.x) */
+    const char *tname = st->table;
+    if (st->schema) {
+        buf qn = {0};
+        buf_printf(&qn, "%s%s%s.%s", st->catalog ? st->catalog : "", st->catalog ? "." : "",
+                   st->schema, st->table);
+        tname = arena_strndup(&q->arena, (const char *)qn.p, qn.len);
+        buf_free(&qn);
+    }
     binder b;
-    binder_init(&b, q, &q->tbl, st->table);
+    binder_init(&b, q, &q->tbl, tname);
 
     bool is_agg = st->n_group > 0 || st->having != NULL;
     for (size_t i = 0; i < st->n_items && !is_agg; i++) is_agg = has_agg(st->items[i].expr);
@@ -2598,15 +2582,20 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     if (tcol >= 0 && q->tbl.cols[tcol].kind != QCOL_TIME) tcol = -1;
     if (b.n_scan == 0 && q->tbl.n_cols > 0) scan_pos(&b, tcol >= 0 ? (size_t)tcol : 0);
 
-    qplan *scan = new_plan(q, QPL_SCAN, NULL);
-    scan->u.scan.table = st->table;
-    scan->u.scan.tbl = &q->tbl;
-    scan->u.scan.col_idx = b.scan;
-    scan->u.scan.n_cols = b.n_scan;
-    scan->u.scan.t_min = INT64_MIN;
-    scan->u.scan.t_max = INT64_MAX;
+    qplan *scan;
+    if (is_sys) {
+        scan = values_of(q, &sys, b.scan, b.n_scan);
+    } else {
+        scan = new_plan(q, QPL_SCAN, NULL);
+        scan->u.scan.table = st->table;
+        scan->u.scan.tbl = &q->tbl;
+        scan->u.scan.col_idx = b.scan;
+        scan->u.scan.n_cols = b.n_scan;
+        scan->u.scan.t_min = INT64_MIN;
+        scan->u.scan.t_max = INT64_MAX;
+    }
     qplan *top = scan;
-    if (pred) {
+    if (pred && !is_sys) {
         int64_t tpos = tcol >= 0 && b.pos_of[tcol] >= 0 ? b.pos_of[tcol] : -1;
         pred_range(pred, tpos, &scan->u.scan.t_min, &scan->u.scan.t_max);
         if (pred->kind == QP_ALL) pred = NULL;
@@ -2713,11 +2702,12 @@ int query__plan(qctx *q, const qstmt *st, qplan **out) {
 /* ------------------------------------------------------------------ explain */
 
 static const qplan *find_scan(const qplan *p) {
-    while (p && p->kind != QPL_SCAN) p = p->input;
+    while (p && p->kind != QPL_SCAN && p->kind != QPL_VALUES) p = p->input;
     return p;
 }
 
 static const char *scan_col_name(const qplan *scan, uint32_t pos) {
+    if (scan && scan->kind == QPL_VALUES) return pos < scan->n_cols ? scan->cols[pos].name : "?";
     if (!scan || pos >= scan->u.scan.n_cols) return "?";
     return scan->u.scan.tbl->cols[scan->u.scan.col_idx[pos]].name;
 }

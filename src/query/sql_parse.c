@@ -654,6 +654,22 @@ static bool parse_count(sql_parser *p, int64_t *out) {
     return true;
 }
 
+/* table | schema.table | catalog.schema.table (information_schema.tables,
+ * system.parquet_files, iox.cpu, public.iox.cpu). */
+static bool parse_table_name(sql_parser *p, qstmt *st) {
+    st->table_pos = p->cur.pos;
+    st->table = expect_name(p, "a table name");
+    if (!st->table) return false;
+    for (int parts = 1; parts < 3 && p->cur.type == TK_DOT; parts++) {
+        advance(p);
+        st->catalog = st->schema;
+        st->schema = st->table;
+        st->table = expect_name(p, "a table name after '.'");
+        if (!st->table) return false;
+    }
+    return true;
+}
+
 static qstmt *parse_select(sql_parser *p, qstmt *st) {
     advance(p); /* SELECT */
     st->kind = QS_SELECT;
@@ -686,9 +702,7 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
         if (!accept(p, TK_COMMA)) break;
     }
     if (!expect_kw(p, KW_FROM)) return NULL;
-    st->table_pos = p->cur.pos;
-    st->table = expect_name(p, "a table name");
-    if (!st->table) return NULL;
+    if (!parse_table_name(p, st)) return NULL;
     p->follow = "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input";
     if (accept_kw(p, KW_WHERE)) {
         st->where = parse_expr(p);
@@ -766,9 +780,7 @@ static qstmt *parse_show(sql_parser *p, qstmt *st) {
     if (accept_kw(p, KW_COLUMNS)) {
         st->kind = QS_SHOW_COLUMNS;
         if (!accept_kw(p, KW_FROM) && !accept_kw(p, KW_IN)) return fail(p, &p->cur, "FROM");
-        st->table_pos = p->cur.pos;
-        st->table = expect_name(p, "a table name");
-        return st->table ? st : NULL;
+        return parse_table_name(p, st) ? st : NULL;
     }
     return fail(p, &p->cur, "TABLES or COLUMNS");
 }

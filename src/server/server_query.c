@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
  * GET|POST /api/v3/query_sql: parameters db, q, format from the query string (GET) or from a
- * JSON body {"db": ..., "q": ..., "format": ...} (POST, as InfluxDB 3 accepts). Answers 200
- * with the result, 400 for a query that cannot be parsed or planned, 404 for a database that
- * does not exist, 413 for a result larger than --max-query-result-size, 400 "query timeout:
- * ..." for a query that runs longer than --query-timeout. A query whose client disconnects
- * is stopped (server_query_interrupt) and answered by closing the connection. */
+ * JSON body {"db": ..., "q": ..., "format": ...} (POST, as InfluxDB 3 accepts); format is json
+ * (default), jsonl, csv, pretty or parquet (a binary body). Answers 200 with the result, 400
+ * for a query that cannot be parsed or planned, 404 for a database that does not exist, 413
+ * for a result larger than --max-query-result-size, 400 "query timeout: ..." for a query that
+ * runs longer than --query-timeout. A query whose client disconnects is stopped
+ * (server_query_interrupt) and answered by closing the connection. */
 #include "server_int.h"
 
 #include <jansson.h>
@@ -44,7 +45,8 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
         goto done;
     }
     if (query_format_parse(fmt, &f)) {
-        res = server_respond_error(s, c, 400, "invalid format: use json, jsonl or csv");
+        res = server_respond_error(s, c, 400,
+                                   "invalid format: use json, jsonl, csv, pretty or parquet");
         goto done;
     }
     if (s->src.db_exists(&s->src, db) != SILT_OK) {

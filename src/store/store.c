@@ -811,9 +811,81 @@ static int st_list_dbs(const query_source *qs, char ***names, size_t *n, silt_er
     return st->buf_src.list_dbs(&st->buf_src, names, n, err);
 }
 
+/* ------------------------------------------------------------------ system.parquet_files */
+
+typedef struct tbl_id {
+    int64_t catalog_id;
+    char *name;
+} tbl_id;
+
+static int cmp_tbl_id(const void *a, const void *b) {
+    int64_t x = ((const tbl_id *)a)->catalog_id, y = ((const tbl_id *)b)->catalog_id;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_file_info(const void *a, const void *b) {
+    const query_file_info *x = a, *y = b;
+    int c = strcmp(x->table, y->table);
+    if (c) return c;
+    if (x->created_at != y->created_at) return x->created_at < y->created_at ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* The catalog's file rows of db's tables (every row: the catalog keeps a file's row until
+ * it is collected, marked ones included). Tables the catalog does not know yet (never
+ * persisted) have no files. */
+static int st_list_files(const query_source *qs, const char *db, query_file_info **out, size_t *n,
+                         silt_err *err) {
+    store *st = qs->ctx;
+    *out = NULL;
+    *n = 0;
+    tbl_id *ids = NULL;
+    size_t n_ids = 0;
+    schema_rdlock(st->s);
+    schema_db *d = schema_db_find(st->s, db, strlen(db));
+    if (d) {
+        ids = xcalloc(d->n_tables + 1, sizeof *ids);
+        for (uint32_t i = 0; i < d->n_tables; i++) {
+            int64_t cid = atomic_load(&d->tables[i]->catalog_id);
+            if (cid) ids[n_ids++] = (tbl_id){cid, xstrdup(d->tables[i]->name)};
+        }
+    }
+    schema_unlock(st->s);
+    if (!d) return SILT_FAIL(err, SILT_ENOTFOUND, "database '%s' not found", db);
+    catalog_file *files = NULL;
+    size_t nf = 0;
+    int rc = SILT_OK;
+    if (n_ids && st->cat) rc = catalog_list_all_files(st->cat, &files, &nf, err);
+    if (rc == SILT_OK && nf) {
+        qsort(ids, n_ids, sizeof *ids, cmp_tbl_id);
+        query_file_info *v = xcalloc(nf, sizeof *v);
+        size_t k = 0;
+        for (size_t i = 0; i < nf; i++) {
+            tbl_id key = {files[i].table_id, NULL};
+            tbl_id *t = bsearch(&key, ids, n_ids, sizeof *ids, cmp_tbl_id);
+            if (!t) continue; /* another database's file */
+            v[k++] = (query_file_info){.table = xstrdup(t->name),
+                                       .path = xstrdup(files[i].object_key),
+                                       .size_bytes = files[i].size_bytes,
+                                       .row_count = files[i].row_count,
+                                       .min_time = files[i].min_time,
+                                       .max_time = files[i].max_time,
+                                       .created_at = files[i].created_at,
+                                       .to_delete_at = files[i].to_delete_at};
+        }
+        qsort(v, k, sizeof *v, cmp_file_info);
+        *out = v;
+        *n = k;
+    }
+    free(files);
+    for (size_t i = 0; i < n_ids; i++) free(ids[i].name);
+    free(ids);
+    return rc;
+}
+
 void store_source(store *st, query_source *out) {
     *out = (query_source){st,      st_db_exists, st_list_tables, st_table_schema, st_table_release,
-                          st_scan, st_list_dbs};
+                          st_scan, st_list_dbs,  st_list_files};
 }
 
 /* ------------------------------------------------------------------ persisting */

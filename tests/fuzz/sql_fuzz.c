@@ -2,10 +2,12 @@
  *
  * libFuzzer target: arbitrary bytes as one SQL statement through query_sql() against the
  * small in-memory source of the query unit tests (tables cpu and mem, every column type,
- * NULLs, 2-row batches), once per output format and once more with a small
- * max_result_bytes. Besides the sanitizers it checks the contract: a failure returns one of
- * the documented codes with a non-empty UTF-8 message and leaves *out untouched; a success
- * appends well-formed framing and valid UTF-8. */
+ * NULLs, 2-row batches; the system tables, with two files), once per output format and
+ * once more with a small max_result_bytes. Besides the sanitizers it checks the contract: a
+ * failure returns one of the documented codes with a non-empty UTF-8 message and leaves *out
+ * untouched; a success appends well-formed framing and valid UTF-8 (parquet: a file that
+ * silt's reader opens). */
+#include "parquet/parquet.h"
 #include "../unit/query/mem_source.h"
 
 #include <stdio.h>
@@ -34,9 +36,20 @@ static void run(mem_source *ms, const uint8_t *data, size_t size, query_format f
     } else {
         const uint8_t *p = out.p + 3;
         size_t n = out.len - 3;
-        check(utf8_valid(p, n, NULL), "result is not UTF-8", data, size);
+        if (fmt != QUERY_FMT_PARQUET)
+            check(utf8_valid(p, n, NULL), "result is not UTF-8", data, size);
         check(max == 0 || n <= max, "result larger than max_result_bytes", data, size);
-        if (fmt == QUERY_FMT_JSON)
+        if (fmt == QUERY_FMT_PARQUET) {
+            check(n >= 12 && memcmp(p, "PAR1", 4) == 0 && memcmp(p + n - 4, "PAR1", 4) == 0,
+                  "bad Parquet framing", data, size);
+            pq_reader *r = NULL;
+            silt_err perr = {0};
+            check(pq_reader_open(p, n, &r, &perr) == SILT_OK, "result Parquet does not open", data,
+                  size);
+            pq_reader_close(r);
+        } else if (fmt == QUERY_FMT_PRETTY)
+            check(n >= 4 && p[0] == '+' && p[n - 1] == '+', "bad pretty framing", data, size);
+        else if (fmt == QUERY_FMT_JSON)
             check(n >= 2 && p[0] == '[' && p[n - 1] == ']', "bad JSON framing", data, size);
         else
             check(n == 0 || p[n - 1] == '\n', "line not terminated", data, size);
@@ -50,11 +63,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static bool ready;
     if (!ready) {
         mem_fixture(&ms, 2);
+        mem_file_add(&ms, "db", "cpu", "dbs/1/2/2016-01-01/a.parquet", 900, 6, 1000000000, T2016,
+                     T2016, 0);
+        mem_file_add(&ms, "db", "mem", "dbs/1/3/1970-01-01/b.parquet", 300, 1, 5, 5, 7, 9);
         ready = true;
     }
     run(&ms, data, size, QUERY_FMT_JSON, 0);
     run(&ms, data, size, QUERY_FMT_JSONL, 0);
     run(&ms, data, size, QUERY_FMT_CSV, 0);
+    run(&ms, data, size, QUERY_FMT_PRETTY, 0);
+    run(&ms, data, size, QUERY_FMT_PARQUET, 0);
     run(&ms, data, size, QUERY_FMT_JSON, 150);
     return 0;
 }

@@ -239,7 +239,10 @@ SHOW TABLES
   {"table_catalog":"public","table_schema":"iox","table_name":"cpu","table_type":"BASE TABLE"},
   {"table_catalog":"public","table_schema":"iox","table_name":"events","table_type":"BASE TABLE"},
   {"table_catalog":"public","table_schema":"iox","table_name":"mem","table_type":"BASE TABLE"},
-  {"table_catalog":"public","table_schema":"iox","table_name":"weather","table_type":"BASE TABLE"}
+  {"table_catalog":"public","table_schema":"iox","table_name":"weather","table_type":"BASE TABLE"},
+  {"table_catalog":"public","table_schema":"system","table_name":"parquet_files","table_type":"BASE TABLE"},
+  {"table_catalog":"public","table_schema":"information_schema","table_name":"tables","table_type":"VIEW"},
+  {"table_catalog":"public","table_schema":"information_schema","table_name":"columns","table_type":"VIEW"}
 ]
 
 -- query

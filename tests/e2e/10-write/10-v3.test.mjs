@@ -122,7 +122,7 @@ test('a request rejected as a whole leaves no trace: schema answers are the same
   let r = await srv.writeLp('notrace', 'ghost f=1i 1\nbroken\n', { params: { accept_partial: 'false' } });
   assert.equal(r.status, 400, r.text);
   await srv.write('notrace', 'real v=1 1');
-  const names = (rows) => rows.map((x) => x.table_name);
+  const names = (rows) => rows.filter((x) => x.table_schema === 'iox').map((x) => x.table_name);
   assert.deepEqual(names(await srv.query('notrace', 'SHOW TABLES')), ['real'], 'the rejected request created a table');
   // a float for `f` must be accepted: no row ever gave `f` a type
   const floatBefore = await srv.writeLp('notrace', 'ghost f=1.5 2');

@@ -58,6 +58,10 @@ typedef struct mem_source {
     query_scan_req last_req;
     bool saw_stop;
     int fail_at_batch; /* > 0: the scan fails with SILT_EIO before batch n (1-based) */
+    /* system.parquet_files rows (mem_file_add), per database */
+    char **file_db;
+    query_file_info *files;
+    size_t n_files, cap_files;
 } mem_source;
 
 static inline mem_table *mem_find(const mem_source *ms, const char *db, const char *table) {
@@ -220,6 +224,25 @@ static inline int mem_scan(const query_source *s, const query_scan_req *req, que
     return rc;
 }
 
+static inline int mem_list_files(const query_source *s, const char *db, query_file_info **out,
+                                 size_t *n, silt_err *err) {
+    const mem_source *ms = s->ctx;
+    if (mem_db_exists(s, db) != SILT_OK)
+        return SILT_FAIL(err, SILT_ENOTFOUND, "database '%s' not found", db);
+    query_file_info *v = xcalloc(ms->n_files + 1, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < ms->n_files; i++) {
+        if (strcmp(ms->file_db[i], db) != 0) continue;
+        v[k] = ms->files[i];
+        v[k].table = xstrdup(ms->files[i].table);
+        v[k].path = xstrdup(ms->files[i].path);
+        k++;
+    }
+    *out = v;
+    *n = k;
+    return SILT_OK;
+}
+
 static inline void mem_source_init(mem_source *ms, size_t batch_rows) {
     memset(ms, 0, sizeof *ms);
     ms->batch_rows = batch_rows;
@@ -229,6 +252,21 @@ static inline void mem_source_init(mem_source *ms, size_t batch_rows) {
     ms->src.table_schema = mem_table_schema;
     ms->src.table_release = mem_table_release;
     ms->src.scan = mem_scan;
+    ms->src.list_files = mem_list_files;
+}
+
+/* A file row of db for system.parquet_files (to_delete_at 0: live). */
+static inline void mem_file_add(mem_source *ms, const char *db, const char *table, const char *path,
+                                uint64_t size, uint64_t rows, int64_t min_time, int64_t max_time,
+                                int64_t created_at, int64_t to_delete_at) {
+    if (ms->n_files == ms->cap_files) {
+        ms->cap_files = ms->cap_files ? ms->cap_files * 2 : 8;
+        ms->file_db = xrealloc(ms->file_db, ms->cap_files * sizeof *ms->file_db);
+        ms->files = xrealloc(ms->files, ms->cap_files * sizeof *ms->files);
+    }
+    ms->file_db[ms->n_files] = xstrdup(db);
+    ms->files[ms->n_files++] = (query_file_info){
+        xstrdup(table), xstrdup(path), size, rows, min_time, max_time, created_at, to_delete_at};
 }
 
 static inline void mem_add_db(mem_source *ms, const char *db) {
@@ -328,6 +366,13 @@ static inline void mem_row(mem_table *t, int64_t time_ns, const char *kv) {
 }
 
 static inline void mem_source_fini(mem_source *ms) {
+    for (size_t i = 0; i < ms->n_files; i++) {
+        free(ms->file_db[i]);
+        free(ms->files[i].table);
+        free(ms->files[i].path);
+    }
+    free(ms->file_db);
+    free(ms->files);
     for (size_t i = 0; i < ms->n_tables; i++) {
         mem_table *t = &ms->tables[i];
         for (size_t c = 0; c < t->n_cols; c++) {

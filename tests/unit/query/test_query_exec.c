@@ -561,15 +561,130 @@ static void test_query_count_column_skips_nulls(void **state) {
 
 static void test_query_show_tables(void **state) {
     mem_source *ms = *state;
-    ASSERT_JSON("SHOW TABLES",
-                "[{\"table_catalog\":\"public\",\"table_schema\":\"iox\",\"table_name\":\"cpu\","
-                "\"table_type\":\"BASE TABLE\"},{\"table_catalog\":\"public\",\"table_schema\":"
-                "\"iox\",\"table_name\":\"mem\",\"table_type\":\"BASE TABLE\"}]");
     buf b = {0};
     silt_err err = {0};
+    assert_int_equal(mem_query(ms, "db", "SHOW TABLES", QUERY_FMT_CSV, 0, &b, &err), SILT_OK);
+    assert_string_equal((char *)b.p, "table_catalog,table_schema,table_name,table_type\n"
+                                     "public,iox,cpu,BASE TABLE\n"
+                                     "public,iox,mem,BASE TABLE\n"
+                                     "public,system,parquet_files,BASE TABLE\n"
+                                     "public,information_schema,tables,VIEW\n"
+                                     "public,information_schema,columns,VIEW\n");
+    buf_reset(&b);
     assert_int_equal(mem_query(ms, "empty", "SHOW TABLES", QUERY_FMT_CSV, 0, &b, &err), SILT_OK);
-    assert_string_equal((char *)b.p, "table_catalog,table_schema,table_name,table_type\n");
+    assert_string_equal((char *)b.p, "table_catalog,table_schema,table_name,table_type\n"
+                                     "public,system,parquet_files,BASE TABLE\n"
+                                     "public,information_schema,tables,VIEW\n"
+                                     "public,information_schema,columns,VIEW\n");
     buf_free(&b);
+}
+
+/* information_schema.tables / .columns are ordinary tables to WHERE, ORDER BY, GROUP BY. */
+static void test_query_information_schema(void **state) {
+    mem_source *ms = *state;
+    ASSERT_JSON("SELECT table_name FROM information_schema.tables WHERE table_schema = 'iox' "
+                "ORDER BY table_name DESC",
+                "[{\"table_name\":\"mem\"},{\"table_name\":\"cpu\"}]");
+    ASSERT_JSON("SELECT table_schema, count(*) AS n FROM information_schema.tables GROUP BY 1 "
+                "ORDER BY n DESC, table_schema",
+                "[{\"table_schema\":\"information_schema\",\"n\":2},"
+                "{\"table_schema\":\"iox\",\"n\":2},{\"table_schema\":\"system\",\"n\":1}]");
+    ASSERT_JSON("SELECT column_name, ordinal_position, data_type, is_nullable, column_default "
+                "FROM information_schema.columns WHERE table_name = 'mem'",
+                "[{\"column_name\":\"free\",\"ordinal_position\":0,\"data_type\":\"Int64\","
+                "\"is_nullable\":\"YES\"},{\"column_name\":\"time\",\"ordinal_position\":1,"
+                "\"data_type\":\"Timestamp(Nanosecond, None)\",\"is_nullable\":\"NO\"}]");
+    ASSERT_JSON("SELECT count(*) FROM information_schema.columns WHERE column_default IS NULL "
+                "AND table_schema = 'system'",
+                "[{\"count(*)\":8}]");
+    ASSERT_JSON("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                "table_name = 'parquet_files' AND data_type LIKE 'Timestamp%'",
+                "[{\"column_name\":\"created_at\",\"data_type\":\"Timestamp(Nanosecond, "
+                "None)\"},{\"column_name\":\"to_delete_at\",\"data_type\":"
+                "\"Timestamp(Nanosecond, None)\"}]");
+    /* iox.cpu and public.iox.cpu are cpu */
+    ASSERT_JSON("SELECT count(*) FROM iox.cpu", "[{\"count(*)\":6}]");
+    ASSERT_JSON("SELECT count(*) FROM public.iox.cpu", "[{\"count(*)\":6}]");
+    ASSERT_JSON("SELECT count(*) FROM public.information_schema.tables", "[{\"count(*)\":5}]");
+    assert_query_error(ms, "db", "SELECT * FROM other.iox.cpu", SILT_ENOTFOUND,
+                       "table 'other.iox.cpu' not found");
+    assert_query_error(ms, "db", "SHOW COLUMNS FROM other.iox.cpu", SILT_ENOTFOUND,
+                       "table 'other.iox.cpu' not found");
+    assert_query_error(ms, "db", "SELECT * FROM a.b.c.d", SILT_EPARSE, NULL);
+    assert_query_error(ms, "db", "SELECT * FROM information_schema.nope", SILT_ENOTFOUND,
+                       "table 'information_schema.nope' not found");
+    assert_query_error(ms, "db", "SELECT * FROM other.cpu", SILT_ENOTFOUND,
+                       "table 'other.cpu' not found");
+    assert_query_error(ms, "db", "SELECT nope FROM information_schema.tables", SILT_EINVAL,
+                       "column 'nope' not found in table 'information_schema.tables'");
+    /* output names carry the table as written, as DataFusion's do */
+    ASSERT_JSON("SELECT count(usage) FROM iox.cpu", "[{\"count(iox.cpu.usage)\":5}]");
+    ASSERT_JSON("SELECT max(free) FROM public.iox.mem", "[{\"max(public.iox.mem.free)\":7}]");
+    assert_query_error(ms, "db", "SELECT * FROM information_schema.", SILT_EPARSE,
+                       "syntax error at line 1, column 34: expected a table name after '.', "
+                       "found end of input");
+}
+
+static void test_query_system_parquet_files(void **state) {
+    mem_source *ms = *state;
+    ASSERT_JSON("SELECT * FROM system.parquet_files", "[]");
+    mem_file_add(ms, "db", "cpu", "db/1/cpu/a.parquet", 1000, 10, 5, 9, 1000000000, 0);
+    mem_file_add(ms, "db", "cpu", "db/1/cpu/b.parquet", 3000, 30, 10, 20, 2000000000, 3000000000);
+    mem_file_add(ms, "db", "mem", "db/1/mem/c.parquet", 500, 5, 1, 2, 1500000000, 0);
+    mem_file_add(ms, "other", "x", "other/x.parquet", 1, 1, 1, 1, 1, 0);
+    ASSERT_JSON("SELECT * FROM system.parquet_files WHERE table_name = 'cpu' LIMIT 1",
+                "[{\"table_name\":\"cpu\",\"path\":\"db/1/cpu/a.parquet\",\"size_bytes\":1000,"
+                "\"row_count\":10,\"min_time\":5,\"max_time\":9,\"created_at\":"
+                "\"1970-01-01T00:00:01\"}]");
+    ASSERT_JSON("SELECT path, to_delete_at FROM system.parquet_files WHERE to_delete_at IS NOT "
+                "NULL",
+                "[{\"path\":\"db/1/cpu/b.parquet\",\"to_delete_at\":\"1970-01-01T00:00:03\"}]");
+    ASSERT_JSON("SELECT table_name, sum(size_bytes) AS bytes, sum(row_count) AS rows_, "
+                "max(max_time) AS t FROM system.parquet_files GROUP BY table_name ORDER BY bytes "
+                "DESC",
+                "[{\"table_name\":\"cpu\",\"bytes\":4000,\"rows_\":40,\"t\":20},"
+                "{\"table_name\":\"mem\",\"bytes\":500,\"rows_\":5,\"t\":2}]");
+    ASSERT_JSON("SELECT path FROM system.parquet_files WHERE size_bytes > 600 AND "
+                "created_at >= '1970-01-01T00:00:01.5Z' ORDER BY path",
+                "[{\"path\":\"db/1/cpu/b.parquet\"}]");
+    /* more rows than one batch (QUERY_BATCH_ROWS): the Values leaf feeds them in batches,
+     * aggregates and sorts see them all, LIMIT stops early */
+    for (int i = 0; i < 2 * QUERY_BATCH_ROWS + 10; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "big/%05d.parquet", i);
+        mem_file_add(ms, "big", "t", path, (uint64_t)i, 1, i, i, 1, 0);
+    }
+    mem_add_db(ms, "big");
+    buf b = {0};
+    silt_err err = {0};
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT count(*), sum(size_bytes), max(path) FROM "
+                               "system.parquet_files",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p,
+                        "count(*),sum(system.parquet_files.size_bytes),"
+                        "max(system.parquet_files.path)\n8202,33632301,big/08201.parquet\n");
+    buf_reset(&b);
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT path FROM system.parquet_files WHERE size_bytes % 1000 = 1 "
+                               "ORDER BY size_bytes DESC LIMIT 2 OFFSET 1",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p, "path\nbig/07001.parquet\nbig/06001.parquet\n");
+    buf_reset(&b);
+    assert_int_equal(mem_query(ms, "big",
+                               "SELECT path FROM system.parquet_files LIMIT 1 OFFSET 5000",
+                               QUERY_FMT_CSV, 0, &b, &err),
+                     SILT_OK);
+    assert_string_equal((char *)b.p, "path\nbig/05000.parquet\n");
+    buf_free(&b);
+    char *got = json(ms, "SHOW COLUMNS FROM system.parquet_files");
+    assert_non_null(strstr(got, "{\"table_catalog\":\"public\",\"table_schema\":\"system\","
+                                "\"table_name\":\"parquet_files\",\"column_name\":\"to_delete_at\","
+                                "\"data_type\":\"Timestamp(Nanosecond, None)\",\"is_nullable\":"
+                                "\"YES\"}]"));
+    free(got);
 }
 
 static void test_query_show_columns(void **state) {
@@ -590,6 +705,10 @@ static void test_query_show_columns(void **state) {
                         "public,iox,cpu,time,\"Timestamp(Nanosecond, None)\",NO\n"
                         "public,iox,cpu,usage,Float64,YES\n");
     buf_free(&b);
+    char *a = json(ms, "SHOW COLUMNS FROM mem"), *b2 = json(ms, "SHOW COLUMNS IN iox.mem");
+    assert_string_equal(a, b2);
+    free(a);
+    free(b2);
     ASSERT_JSON("SHOW COLUMNS FROM mem",
                 "[{\"table_catalog\":\"public\",\"table_schema\":\"iox\",\"table_name\":\"mem\","
                 "\"column_name\":\"free\",\"data_type\":\"Int64\",\"is_nullable\":\"YES\"},"
@@ -897,6 +1016,8 @@ int main(void) {
         cmocka_unit_test(test_query_count_column_skips_nulls),
         cmocka_unit_test(test_query_show_tables),
         cmocka_unit_test(test_query_show_columns),
+        cmocka_unit_test(test_query_information_schema),
+        cmocka_unit_test(test_query_system_parquet_files),
         cmocka_unit_test(test_query_time_predicates_prune_scan),
         cmocka_unit_test(test_query_source_honouring_time_range),
         cmocka_unit_test(test_query_storage_error_propagates),

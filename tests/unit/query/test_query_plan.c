@@ -71,7 +71,12 @@ static void test_query_plan_shape(void **state) {
                "  Aggregate: n\n"
                "    Scan: cpu [usage]\n");
     check_plan(*state, "SHOW TABLES",
-               "Values: 2 rows: table_catalog, table_schema, table_name, table_type\n");
+               "Values: 5 rows: table_catalog, table_schema, table_name, table_type\n");
+    check_plan(*state,
+               "SELECT table_name FROM information_schema.tables WHERE table_schema = 'iox'",
+               "Projection: table_name\n"
+               "  Filter: table_schema = 'iox'\n"
+               "    Values: 5 rows: table_name, table_schema\n");
 }
 
 static void test_query_plan_not_pushed_to_leaves(void **state) {

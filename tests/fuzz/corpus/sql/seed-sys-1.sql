@@ -1,0 +1,1 @@
+SELECT table_name, count(*) FROM information_schema.columns WHERE data_type LIKE '%Utf8%' GROUP BY 1 ORDER BY 2 DESC

@@ -1,0 +1,1 @@
+SELECT path, size_bytes, to_delete_at FROM system.parquet_files WHERE to_delete_at IS NULL OR created_at > now() ORDER BY size_bytes LIMIT 1

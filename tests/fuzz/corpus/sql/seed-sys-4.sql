@@ -1,0 +1,2 @@
+SELECT * FROM public.iox.cpu WHERE msg = 'multi
+line'

@@ -19,13 +19,11 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
 
     qctx q = {.src = src, .db = db, .sql = sql ? sql : "", .sql_len = sql_len, .err = err};
     q.now_ns = opts && opts->now_ns ? opts->now_ns : time_now_ns();
-    q.max_memory_bytes = opts && opts->max_memory_bytes ? opts->max_memory_bytes
-                                                        : QUERY_DEFAULT_MEMORY_BYTES;
+    q.max_memory_bytes =
+        opts && opts->max_memory_bytes ? opts->max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
     arena_init(&q.arena, 16 * 1024);
 
     qstmt *st;
-    qplan *plan;
-    qfmt f;
     int rc = query__parse(q.sql, sql_len, &q.arena, &st, err);
     if (rc < 0) goto fail;
     if (src->db_exists(src, db) != SILT_OK) {
@@ -33,11 +31,7 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
                        (int)(strlen(db) > 200 ? 200 : strlen(db)), db);
         goto fail;
     }
-    rc = query__plan(&q, st, &plan);
-    if (rc < 0) goto fail;
-    query__fmt_init(&f, fmt, out, opts ? opts->max_result_bytes : 0, plan->cols, plan->n_cols,
-                    &q.arena);
-    rc = query__exec(&q, plan, &f);
+    rc = query__run(&q, st, fmt, out, opts ? opts->max_result_bytes : 0);
     if (rc < 0) goto fail;
     rc = SILT_OK;
     goto done;

@@ -7,8 +7,10 @@
  * extended, not replaced.
  *
  * The SQL subset of this version (InfluxDB 3 dialect, PostgreSQL-like):
- *   SELECT [DISTINCT] * | expr [AS alias], ... FROM table [WHERE cond]
+ *   [WITH name AS (query) [, name AS (query)]...]
+ *   SELECT [DISTINCT] * | expr [AS alias], ... FROM table | (query) [[AS] alias] [WHERE cond]
  *          [GROUP BY expr | ordinal | alias, ...] [HAVING cond]
+ *   [UNION ALL SELECT ... | (query)]...
  *          [ORDER BY expr | ordinal | alias [ASC|DESC] [NULLS FIRST|LAST], ...]
  *          [LIMIT n] [OFFSET n]
  *   SHOW TABLES
@@ -24,8 +26,10 @@
  * approx_percentile_cont(x, p) (exact: linear interpolation between the closest ranks),
  * first_value / last_value(x [ORDER BY key]) (default key: time), and InfluxDB 3's
  * selector_first / selector_last / selector_min / selector_max(x, time), whose struct results
- * are written as JSON objects {"value":..,"time":".."}. Not yet: subqueries, WITH, UNION,
- * joins, window functions. The stages are described in query_int.h.
+ * are written as JSON objects {"value":..,"time":".."}. Columns may be qualified (alias.col).
+ * Subqueries, CTEs and UNION ALL arms are run first and materialized in memory (query_sub.c).
+ * Not yet: UNION without ALL, joins, subqueries in expressions, window functions. The stages
+ * are described in query_int.h.
  * query_sql() uses no global state; the deepest statement it accepts needs about 128 KiB of
  * stack (release build), so call it on threads with at least 512 KiB.
  */

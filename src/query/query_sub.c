@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Queries inside queries: subqueries in FROM, WITH (common table expressions) and UNION ALL.
+ * query__run() is the driver between the parser and the plan: a statement that uses none of
+ * them is planned and executed as before, straight against the source (the Scan leaf and its
+ * pruning are untouched). Otherwise every inner query (a CTE, a FROM subquery, a UNION ALL
+ * arm) is planned and executed on its own, with its own qctx, and its result is materialized
+ * into an in-memory columnar table (qmat). The enclosing query then runs against a scope
+ * source: a query_source that serves the qmats visible at that level by name and hands every
+ * other name to the real source. So the planner and executor see a materialized result as
+ * one more table whose columns are the inner query's output columns, in its order.
+ *
+ * Scoping (PostgreSQL / DataFusion): a CTE is visible to the CTEs after it and to the body of
+ * its WITH, including queries nested inside them; it shadows a table of the same name. The
+ * FROM subquery of a level is visible to that level only. Names are looked up innermost
+ * first. A CTE is not recursive: a CTE body naming itself reads the table of that name.
+ *
+ * Materialized column types: time -> a time column (QCOL_TIME), strings -> string fields,
+ * integers, unsigned, floats and booleans -> fields of that type. UNION ALL arms must have
+ * the same number of columns; each column takes the first arm's name and the common type of
+ * the arms (equal types; integer, unsigned and float mix as float); any other mix is an error
+ * naming the column and both types.
+ *
+ * Memory: the rows of all qmats alive at one time are counted against max_memory_bytes
+ * (SILT_ELIMIT "query exceeds the memory limit of N bytes", as aggregation and sort say it);
+ * a qmat is freed when the query level that uses it ends.
+ *
+ * Invariants:
+ *   (1) A qmat's column arrays hold n_rows values; its string views point into its own arena
+ *       and stay valid until the qmat is freed.
+ *   (2) An inner query runs to completion before the level that reads it is planned, so a
+ *       scan of the scope source never re-enters the driver.
+ */
+#include "query_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A name in a message: at most 100 bytes of it, cut at a character boundary. */
+static int plen(const char *s) {
+    size_t n = strlen(s);
+    if (n <= 100) return (int)n;
+    n = 100;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return (int)n;
+}
+#define PNAME(s) plen(s), (s)
+
+/* ------------------------------------------------------------------ materialized tables */
+
+typedef struct qmat qmat;
+struct qmat {
+    const char *name; /* as the FROM clause names it (arena of the statement) */
+    query_table tbl;  /* owner_data == this qmat */
+    qtype *types;
+    size_t n_cols, n_rows, cap;
+    uint64_t **w;    /* per column: int64 / uint64 / double / time values (8 bytes each) */
+    uint8_t **b;     /* per column: booleans */
+    str_view **s;    /* per column: strings, in `strs` */
+    uint8_t **valid; /* per column: 1 = not NULL */
+    bool *has_null;  /* per column */
+    arena strs;
+    size_t bytes; /* counted against the scope's memory bound */
+    qmat *next;   /* the next outer visible name */
+};
+
+/* Everything the levels of one statement share. */
+typedef struct qscope {
+    const query_source *base;
+    query_source src; /* ctx = this scope */
+    qmat *top;        /* visible materialized tables, innermost first */
+    size_t mem_bytes, max_bytes;
+} qscope;
+
+static void mat_free(qscope *sc, qmat *m) {
+    if (!m) return;
+    for (size_t c = 0; c < m->n_cols; c++) {
+        free(m->w[c]);
+        free(m->b[c]);
+        free(m->s[c]);
+        free(m->valid[c]);
+    }
+    free(m->w);
+    free(m->b);
+    free(m->s);
+    free(m->valid);
+    free(m->has_null);
+    free(m->types);
+    free(m->tbl.cols);
+    arena_fini(&m->strs);
+    sc->mem_bytes -= m->bytes;
+    free(m);
+}
+
+static int mat_count(qscope *sc, qmat *m, size_t add, silt_err *err) {
+    if (add > sc->max_bytes || sc->mem_bytes > sc->max_bytes - add)
+        return SILT_FAIL(err, SILT_ELIMIT, "query exceeds the memory limit of %zu bytes",
+                         sc->max_bytes);
+    sc->mem_bytes += add;
+    m->bytes += add;
+    return SILT_OK;
+}
+
+static size_t width_of(qtype t) {
+    if (t == QT_BOOL) return 1;
+    if (t == QT_STRING) return sizeof(str_view);
+    return 8;
+}
+
+static void mat_set_col(qmat *m, size_t c, const char *name, qtype t) {
+    m->types[c] = t;
+    query_column *qc = &m->tbl.cols[c];
+    qc->name = name;
+    qc->kind = QCOL_FIELD;
+    switch (t) {
+        case QT_TIME:
+            qc->kind = QCOL_TIME;
+            qc->type = LP_INT;
+            break;
+        case QT_BOOL:
+            qc->type = LP_BOOL;
+            break;
+        case QT_UINT:
+            qc->type = LP_UINT;
+            break;
+        case QT_FLOAT:
+            qc->type = LP_FLOAT;
+            break;
+        case QT_STRING:
+            qc->type = LP_STRING;
+            break;
+        default:
+            qc->type = LP_INT;
+            break;
+    }
+}
+
+/* A new, empty table with the columns of a plan's output (visible columns only). */
+static qmat *mat_new(const char *name, const qout_col *cols, size_t n_cols) {
+    qmat *m = xcalloc(1, sizeof *m);
+    m->name = name;
+    m->n_cols = n_cols;
+    size_t n = n_cols ? n_cols : 1;
+    m->types = xcalloc(n, sizeof *m->types);
+    m->tbl.cols = xcalloc(n, sizeof *m->tbl.cols);
+    m->tbl.n_cols = n_cols;
+    m->tbl.owner_data = m;
+    m->w = xcalloc(n, sizeof *m->w);
+    m->b = xcalloc(n, sizeof *m->b);
+    m->s = xcalloc(n, sizeof *m->s);
+    m->valid = xcalloc(n, sizeof *m->valid);
+    m->has_null = xcalloc(n, sizeof *m->has_null);
+    arena_init(&m->strs, 16 * 1024);
+    for (size_t c = 0; c < n_cols; c++) { /* names outlive the plan that made them */
+        size_t len = strlen(cols[c].name);
+        char *name_copy = arena_alloc(&m->strs, len + 1);
+        memcpy(name_copy, cols[c].name, len + 1);
+        mat_set_col(m, c, name_copy, cols[c].type);
+    }
+    return m;
+}
+
+/* Room for `more` rows. */
+static int mat_reserve(qscope *sc, qmat *m, size_t more, silt_err *err) {
+    if (m->cap - m->n_rows >= more) return SILT_OK;
+    size_t cap = m->cap ? m->cap : 256;
+    while (cap - m->n_rows < more) cap *= 2;
+    size_t row_bytes = 0;
+    for (size_t c = 0; c < m->n_cols; c++) row_bytes += width_of(m->types[c]) + 1;
+    int rc = mat_count(sc, m, (cap - m->cap) * (row_bytes ? row_bytes : 1), err);
+    if (rc < 0) return rc;
+    for (size_t c = 0; c < m->n_cols; c++) {
+        qtype t = m->types[c];
+        if (t == QT_BOOL)
+            m->b[c] = xrealloc(m->b[c], cap);
+        else if (t == QT_STRING)
+            m->s[c] = xrealloc(m->s[c], cap * sizeof(str_view));
+        else
+            m->w[c] = xrealloc(m->w[c], cap * sizeof(uint64_t));
+        m->valid[c] = xrealloc(m->valid[c], cap);
+    }
+    m->cap = cap;
+    return SILT_OK;
+}
+
+/* Widen column c from an integer type to float, converting the rows it holds (UNION ALL). */
+static void mat_widen_to_float(qmat *m, size_t c) {
+    qtype t = m->types[c];
+    uint64_t *w = m->w[c];
+    for (size_t r = 0; r < m->n_rows; r++) {
+        double d = t == QT_UINT ? (double)w[r] : (double)(int64_t)w[r];
+        memcpy(&w[r], &d, sizeof d);
+    }
+    mat_set_col(m, c, m->tbl.cols[c].name, QT_FLOAT);
+}
+
+static bool is_numeric(qtype t) {
+    return t == QT_INT || t == QT_UINT || t == QT_FLOAT;
+}
+
+/* Append rows sel[0..n) of vecs (types `types`, one per column) to m, converting integers to
+ * float where the column is float. */
+static int mat_append(qscope *sc, qmat *m, const qtype *types, const query_vec *const *vecs,
+                      const uint32_t *sel, size_t n, silt_err *err) {
+    int rc = mat_reserve(sc, m, n, err);
+    if (rc < 0) return rc;
+    size_t str_bytes = 0;
+    for (size_t c = 0; c < m->n_cols; c++) {
+        const query_vec *v = vecs[c];
+        qtype from = types[c], to = m->types[c];
+        uint8_t *valid = m->valid[c] + m->n_rows;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t i = sel[k];
+            valid[k] = !v->valid || v->valid[i];
+            if (!valid[k]) m->has_null[c] = true;
+        }
+        if (to == QT_BOOL) {
+            uint8_t *d = m->b[c] + m->n_rows;
+            for (size_t k = 0; k < n; k++) d[k] = valid[k] ? v->b[sel[k]] : 0;
+        } else if (to == QT_STRING) {
+            str_view *d = m->s[c] + m->n_rows;
+            for (size_t k = 0; k < n; k++) {
+                if (!valid[k]) {
+                    d[k] = (str_view){"", 0};
+                    continue;
+                }
+                str_view sv = v->str[sel[k]];
+                char *p = arena_alloc(&m->strs, sv.n ? sv.n : 1);
+                if (sv.n) memcpy(p, sv.p, sv.n);
+                d[k] = (str_view){p, sv.n};
+                str_bytes += sv.n;
+            }
+        } else {
+            uint64_t *d = m->w[c] + m->n_rows;
+            for (size_t k = 0; k < n; k++) {
+                uint32_t i = sel[k];
+                if (!valid[k]) {
+                    d[k] = 0;
+                } else if (to == QT_FLOAT && from != QT_FLOAT) {
+                    double x = from == QT_UINT ? (double)v->u64[i] : (double)v->i64[i];
+                    memcpy(&d[k], &x, sizeof x);
+                } else if (from == QT_FLOAT) {
+                    memcpy(&d[k], &v->f64[i], sizeof d[k]);
+                } else if (from == QT_UINT) {
+                    d[k] = v->u64[i];
+                } else {
+                    d[k] = (uint64_t)v->i64[i];
+                }
+            }
+        }
+    }
+    m->n_rows += n;
+    return str_bytes ? mat_count(sc, m, str_bytes, err) : SILT_OK;
+}
+
+/* ------------------------------------------------------------------ the scope source */
+
+static qmat *scope_find(const qscope *sc, const char *name) {
+    for (qmat *m = sc->top; m; m = m->next)
+        if (strcmp(m->name, name) == 0) return m;
+    return NULL;
+}
+
+static int scope_db_exists(const query_source *s, const char *db) {
+    const qscope *sc = s->ctx;
+    return sc->base->db_exists(sc->base, db);
+}
+
+static int scope_list_tables(const query_source *s, const char *db, char ***names, size_t *n,
+                             silt_err *err) {
+    const qscope *sc = s->ctx;
+    return sc->base->list_tables(sc->base, db, names, n, err);
+}
+
+static int scope_list_dbs(const query_source *s, char ***names, size_t *n, silt_err *err) {
+    const qscope *sc = s->ctx;
+    if (!sc->base->list_dbs) return SILT_FAIL(err, SILT_EINVAL, "no database list");
+    return sc->base->list_dbs(sc->base, names, n, err);
+}
+
+static int scope_table_schema(const query_source *s, const char *db, const char *table,
+                              query_table *out, silt_err *err) {
+    const qscope *sc = s->ctx;
+    qmat *m = scope_find(sc, table);
+    if (!m) return sc->base->table_schema(sc->base, db, table, out, err);
+    *out = m->tbl; /* borrowed: the qmat outlives the level that reads it */
+    return SILT_OK;
+}
+
+static bool is_mat(const qscope *sc, const query_table *t) {
+    if (!t) return false;
+    for (const qmat *m = sc->top; m; m = m->next)
+        if (t->owner_data == m) return true;
+    return false;
+}
+
+static void scope_table_release(const query_source *s, query_table *t) {
+    const qscope *sc = s->ctx;
+    if (is_mat(sc, t)) {
+        memset(t, 0, sizeof *t);
+        return;
+    }
+    sc->base->table_release(sc->base, t);
+}
+
+/* A materialized table scans in batches of QUERY_BATCH_ROWS; it has no time index, so the
+ * request's time range is not applied (the executor's filter does it, as query.h allows). */
+static int scope_scan(const query_source *s, const query_scan_req *req, query_batch_fn fn,
+                      void *arg, silt_err *err) {
+    const qscope *sc = s->ctx;
+    if (!is_mat(sc, req->schema)) return sc->base->scan(sc->base, req, fn, arg, err);
+    const qmat *m = req->schema->owner_data;
+    query_vec *vecs = xcalloc(req->n_cols ? req->n_cols : 1, sizeof *vecs);
+    int rc = SILT_OK;
+    for (size_t off = 0; off < m->n_rows; off += QUERY_BATCH_ROWS) {
+        size_t n = m->n_rows - off < QUERY_BATCH_ROWS ? m->n_rows - off : QUERY_BATCH_ROWS;
+        for (size_t k = 0; k < req->n_cols; k++) {
+            size_t c = req->col_idx[k];
+            query_vec *v = &vecs[k];
+            memset(v, 0, sizeof *v);
+            v->valid = m->has_null[c] ? m->valid[c] + off : NULL;
+            switch (m->types[c]) {
+                case QT_BOOL:
+                    v->b = m->b[c] + off;
+                    break;
+                case QT_STRING:
+                    v->str = m->s[c] + off;
+                    break;
+                case QT_UINT:
+                    v->u64 = m->w[c] + off;
+                    break;
+                case QT_FLOAT:
+                    v->f64 = (const double *)(m->w[c] + off);
+                    break;
+                default:
+                    v->i64 = (const int64_t *)(m->w[c] + off);
+                    break;
+            }
+        }
+        query_batch b = {.n_rows = n, .cols = vecs};
+        rc = fn(arg, &b);
+        if (rc == QUERY_SCAN_STOP) {
+            rc = SILT_OK;
+            break;
+        }
+        if (rc < 0) break;
+        rc = SILT_OK;
+    }
+    free(vecs);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ qualified names */
+
+static int qual_fail(qctx *q, const qexpr *e) {
+    uint32_t line, col;
+    text_line_col(q->sql, e->pos, &line, &col);
+    return SILT_FAIL(q->err, SILT_EINVAL,
+                     "table or alias '%.*s' in '%.*s.%.*s' is not in the FROM clause at line "
+                     "%u, column %u",
+                     PNAME(e->u.col.qual), PNAME(e->u.col.qual), PNAME(e->u.col.name), line, col);
+}
+
+/* Every qualified column of e names `from` (the FROM table or its alias). Bounded recursion:
+ * invariant (1) of query_int.h. */
+static int check_quals(qctx *q, const qexpr *e, const char *from) {
+    if (!e) return SILT_OK;
+    int rc = SILT_OK;
+    switch (e->kind) {
+        case QX_COLUMN:
+            if (e->u.col.qual && (!from || strcmp(e->u.col.qual, from) != 0))
+                return qual_fail(q, e);
+            return SILT_OK;
+        case QX_LITERAL:
+        case QX_STAR:
+            return SILT_OK;
+        case QX_CMP:
+        case QX_ARITH:
+            rc = check_quals(q, e->u.bin.l, from);
+            return rc < 0 ? rc : check_quals(q, e->u.bin.r, from);
+        case QX_NEG:
+        case QX_NOT:
+        case QX_IS_NULL:
+            return check_quals(q, e->u.un.arg, from);
+        case QX_AND:
+        case QX_OR:
+        case QX_IN:
+        case QX_BETWEEN:
+        case QX_LIKE:
+            for (size_t i = 0; i < e->u.list.n && rc == SILT_OK; i++)
+                rc = check_quals(q, e->u.list.args[i], from);
+            return rc;
+        case QX_FUNC:
+            for (size_t i = 0; i < e->u.func.n && rc == SILT_OK; i++)
+                rc = check_quals(q, e->u.func.args[i], from);
+            return rc < 0 ? rc : check_quals(q, e->u.func.order, from);
+        case QX_CASE:
+            rc = check_quals(q, e->u.cs.operand, from);
+            for (size_t i = 0; i < e->u.cs.n && rc == SILT_OK; i++) {
+                rc = check_quals(q, e->u.cs.whens[i], from);
+                if (rc == SILT_OK) rc = check_quals(q, e->u.cs.thens[i], from);
+            }
+            return rc < 0 ? rc : check_quals(q, e->u.cs.els, from);
+        case QX_CAST:
+            return check_quals(q, e->u.cast.arg, from);
+    }
+    return SILT_OK;
+}
+
+static int check_stmt_quals(qctx *q, const qstmt *st, const char *from) {
+    int rc = SILT_OK;
+    for (size_t i = 0; i < st->n_items && rc == SILT_OK; i++)
+        rc = check_quals(q, st->items[i].expr, from);
+    if (rc == SILT_OK) rc = check_quals(q, st->where, from);
+    for (size_t i = 0; i < st->n_group && rc == SILT_OK; i++)
+        rc = check_quals(q, st->group[i], from);
+    if (rc == SILT_OK) rc = check_quals(q, st->having, from);
+    for (size_t i = 0; i < st->n_order && rc == SILT_OK; i++)
+        rc = check_quals(q, st->order[i].expr, from);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the driver */
+
+/* Where one level's result goes: `ready` sees the plan before execution (it sets up the
+ * formatter or the qmat), then rows go to the formatter f (sink or output). */
+typedef struct qdest {
+    int (*ready)(struct qdest *d, qctx *q, const qplan *plan, qfmt *f);
+    qscope *sc;
+    /* top level */
+    query_format fmt;
+    buf *out;
+    size_t max_result_bytes;
+    /* materializing */
+    qmat *mat;
+    size_t arm;       /* UNION ALL: 0-based arm number */
+    qtype *arm_types; /* the types of the current arm's columns */
+    const char *name; /* the qmat's name */
+} qdest;
+
+static int run_query(qscope *sc, qctx *parent, const qstmt *st, qdest *d);
+
+static int top_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
+    query__fmt_init(f, d->fmt, d->out, d->max_result_bytes, plan->cols, plan->n_cols, &q->arena);
+    return SILT_OK;
+}
+
+static int mat_sink(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                    silt_err *err) {
+    qdest *d = arg;
+    return mat_append(d->sc, d->mat, d->arm_types, vecs, sel, n, err);
+}
+
+/* The plan of a materialized query (or of the next UNION ALL arm) is known: create the qmat,
+ * or check the arm against it and widen its columns. */
+static int mat_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
+    query__fmt_init(f, QUERY_FMT_JSON, NULL, 0, plan->cols, plan->n_cols, &q->arena);
+    f->sink = mat_sink;
+    f->sink_arg = d;
+    d->arm_types = arena_alloc(&q->arena, (plan->n_cols ? plan->n_cols : 1) * sizeof(qtype));
+    for (size_t c = 0; c < plan->n_cols; c++) d->arm_types[c] = plan->cols[c].type;
+    if (!d->mat) {
+        d->mat = mat_new(d->name, plan->cols, plan->n_cols);
+        return SILT_OK;
+    }
+    qmat *m = d->mat;
+    if (plan->n_cols != m->n_cols)
+        return SILT_FAIL(q->err, SILT_EINVAL,
+                         "UNION ALL arms must have the same number of columns: the first has "
+                         "%zu, arm %zu has %zu",
+                         m->n_cols, d->arm + 1, plan->n_cols);
+    for (size_t c = 0; c < m->n_cols; c++) {
+        qtype a = m->types[c], b = plan->cols[c].type;
+        if (a == b) continue;
+        if (is_numeric(a) && is_numeric(b)) {
+            if (a != QT_FLOAT) mat_widen_to_float(m, c);
+            continue;
+        }
+        return SILT_FAIL(q->err, SILT_EINVAL,
+                         "UNION ALL column %zu ('%.*s') is %s in the first arm but %s in arm %zu; "
+                         "CAST one of them",
+                         c + 1, PNAME(m->tbl.cols[c].name), query__type_name(a),
+                         query__type_name(b), d->arm + 1);
+    }
+    return SILT_OK;
+}
+
+static void child_init(qctx *c, const qctx *parent, const query_source *src) {
+    memset(c, 0, sizeof *c);
+    c->src = src;
+    c->db = parent->db;
+    c->sql = parent->sql;
+    c->sql_len = parent->sql_len;
+    c->now_ns = parent->now_ns;
+    c->max_memory_bytes = parent->max_memory_bytes;
+    c->err = parent->err;
+    arena_init(&c->arena, 16 * 1024);
+}
+
+static void child_fini(qctx *c) {
+    for (size_t i = 0; i < c->n_to_free; i++) query__expr_free(c->to_free[i]);
+    if (c->have_tbl) c->src->table_release(c->src, &c->tbl);
+    arena_fini(&c->arena);
+}
+
+/* Plan and execute one SELECT (or SHOW) over q's source, rows to d. */
+static int plan_exec(qctx *q, const qstmt *st, qdest *d) {
+    if (st->kind == QS_SELECT) {
+        int rc = check_stmt_quals(q, st, st->alias ? st->alias : st->table);
+        if (rc < 0) return rc;
+    }
+    qplan *plan;
+    int rc = query__plan(q, st, &plan);
+    if (rc < 0) return rc;
+    qfmt f;
+    rc = d->ready(d, q, plan, &f);
+    if (rc < 0) return rc;
+    return query__exec(q, plan, &f);
+}
+
+/* Run st (SELECT or UNION ALL) and materialize its rows as a table called name, visible
+ * (innermost) in sc. */
+static int materialize(qscope *sc, qctx *parent, const qstmt *st, const char *name) {
+    qdest d = {.ready = mat_ready, .sc = sc, .name = name};
+    int rc = SILT_OK;
+    if (st->kind == QS_UNION && !st->n_ctes && !st->n_order && st->limit < 0 && !st->offset) {
+        /* a bare UNION ALL: its arms append to one table */
+        for (size_t i = 0; i < st->n_arms && rc == SILT_OK; i++) {
+            d.arm = i;
+            rc = run_query(sc, parent, st->arms[i], &d);
+        }
+    } else {
+        rc = run_query(sc, parent, st, &d);
+    }
+    if (rc < 0) {
+        mat_free(sc, d.mat);
+        return rc;
+    }
+    d.mat->next = sc->top;
+    sc->top = d.mat;
+    return SILT_OK;
+}
+
+/* Drop the scope entries pushed since `mark`. */
+static void scope_pop(qscope *sc, qmat *mark) {
+    while (sc->top && sc->top != mark) {
+        qmat *m = sc->top;
+        sc->top = m->next;
+        mat_free(sc, m);
+    }
+}
+
+/* One query level: its CTEs, its FROM subquery or UNION ALL arms (materialized), then the
+ * level itself against the scope. */
+static int run_query(qscope *sc, qctx *parent, const qstmt *st, qdest *d) {
+    qmat *mark = sc->top;
+    int rc = SILT_OK;
+    for (size_t i = 0; i < st->n_ctes && rc == SILT_OK; i++)
+        rc = materialize(sc, parent, st->ctes[i].query, st->ctes[i].name);
+    qstmt outer;
+    const qstmt *run = st;
+    if (rc == SILT_OK && st->kind == QS_UNION) {
+        /* SELECT * FROM (arms) ORDER BY .. LIMIT .. OFFSET .. */
+        qstmt body = *st;
+        body.n_ctes = 0;
+        body.n_order = 0;
+        body.limit = -1;
+        body.offset = 0;
+        rc = materialize(sc, parent, &body, "union");
+        memset(&outer, 0, sizeof outer);
+        outer.kind = QS_SELECT;
+        outer.table = "union";
+        outer.table_pos = st->table_pos;
+        qselect_item *star = arena_alloc(&parent->arena, sizeof *star);
+        qexpr *e = arena_alloc(&parent->arena, sizeof *e);
+        memset(e, 0, sizeof *e);
+        e->kind = QX_STAR;
+        e->pos = st->table_pos;
+        star->expr = e;
+        star->alias = NULL;
+        outer.items = star;
+        outer.n_items = 1;
+        outer.order = st->order;
+        outer.n_order = st->n_order;
+        outer.limit = st->limit;
+        outer.offset = st->offset;
+        run = &outer;
+    } else if (rc == SILT_OK && st->from_sub) {
+        const char *name = st->alias ? st->alias : "subquery";
+        rc = materialize(sc, parent, st->from_sub, name);
+        outer = *st;
+        outer.from_sub = NULL;
+        outer.n_ctes = 0;
+        outer.table = name;
+        run = &outer;
+    }
+    if (rc == SILT_OK) {
+        qctx c;
+        child_init(&c, parent, &sc->src);
+        rc = plan_exec(&c, run, d);
+        child_fini(&c);
+    }
+    scope_pop(sc, mark);
+    return rc;
+}
+
+int query__run(qctx *q, const qstmt *st, query_format fmt, buf *out, size_t max_result_bytes) {
+    qdest d = {.ready = top_ready, .fmt = fmt, .out = out, .max_result_bytes = max_result_bytes};
+    if (st->kind != QS_UNION && !st->n_ctes && !st->from_sub) return plan_exec(q, st, &d);
+    qscope sc = {.base = q->src, .max_bytes = q->max_memory_bytes};
+    sc.src = (query_source){
+        .ctx = &sc,
+        .db_exists = scope_db_exists,
+        .list_tables = scope_list_tables,
+        .table_schema = scope_table_schema,
+        .table_release = scope_table_release,
+        .scan = scope_scan,
+        .list_dbs = scope_list_dbs,
+    };
+    d.sc = &sc;
+    int rc = run_query(&sc, q, st, &d);
+    assert(sc.top == NULL && sc.mem_bytes == 0);
+    return rc;
+}

@@ -21,7 +21,9 @@
  * (three-valued), IN (...), BETWEEN, LIKE / ILIKE, ~ ~* !~ !~* (POSIX extended regular
  * expressions), IS [NOT] NULL, CASE, CAST(x AS type) and x::type, time +- interval; scalar
  * functions abs round floor ceil sqrt ln log10 power coalesce nullif lower upper length
- * concat substr date_trunc date_bin; aggregates count(*), count([DISTINCT] x), sum, avg/mean,
+ * concat substr date_trunc date_bin; date_bin_gapfill(interval, time[, origin]) as a GROUP BY
+ * key with locf(agg) / interpolate(agg) in the select list (InfluxDB 3's gap filling, which
+ * needs WHERE time bounds); aggregates count(*), count([DISTINCT] x), sum, avg/mean,
  * min, max, stddev/stddev_samp, stddev_pop, var/var_samp, var_pop, median,
  * approx_percentile_cont(x, p) (exact: linear interpolation between the closest ranks),
  * first_value / last_value(x [ORDER BY key]) (default key: time), and InfluxDB 3's

@@ -30,8 +30,9 @@
  *                  aggregate / distinct and sort (blocking: they emit their result in
  *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
  *   query_format.c result rows -> JSON / JSONL / CSV, enforcing max_result_bytes
- *   query_sub.c    subqueries in FROM, WITH and UNION ALL: inner queries run first and their
- *                  results are materialized as in-memory tables the outer plan scans
+ *   query_sub.c    subqueries in FROM, WITH, UNION ALL and date_bin_gapfill: inner queries
+ *                  run first and their results are materialized as in-memory tables the outer
+ *                  plan scans (gap filling works on such a table between two plans)
  *   query.c        query_sql(): the driver tying the stages together
  *
  * Memory: everything a statement allocates for its AST and plan comes from one query arena

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * Queries inside queries: subqueries in FROM, WITH (common table expressions) and UNION ALL.
+ * Queries inside queries: subqueries in FROM, WITH (common table expressions) and UNION ALL,
+ * and InfluxDB 3's date_bin_gapfill with locf() / interpolate(), which is built from the same
+ * parts (see its section below).
  * query__run() is the driver between the parser and the plan: a statement that uses none of
  * them is planned and executed as before, straight against the source (the Scan leaf and its
  * pruning are untouched). Otherwise every inner query (a CTE, a FROM subquery, a UNION ALL
@@ -422,6 +424,8 @@ static int check_stmt_quals(qctx *q, const qstmt *st, const char *from) {
 
 /* ------------------------------------------------------------------ the driver */
 
+typedef struct gapfill gapfill; /* date_bin_gapfill's parameters (below) */
+
 /* Where one level's result goes: `ready` sees the plan before execution (it sets up the
  * formatter or the qmat), then rows go to the formatter f (sink or output). */
 typedef struct qdest {
@@ -436,9 +440,11 @@ typedef struct qdest {
     size_t arm;       /* UNION ALL: 0-based arm number */
     qtype *arm_types; /* the types of the current arm's columns */
     const char *name; /* the qmat's name */
+    gapfill *gf;      /* date_bin_gapfill: the plan's buckets and time range go here */
 } qdest;
 
 static int run_query(qscope *sc, qctx *parent, const qstmt *st, qdest *d);
+static int gapfill_inspect(gapfill *gf, qctx *q, const qplan *plan);
 
 static int top_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
     query__fmt_init(f, d->fmt, d->out, d->max_result_bytes, plan->cols, plan->n_cols, &q->arena);
@@ -454,6 +460,10 @@ static int mat_sink(void *arg, const query_vec *const *vecs, const uint32_t *sel
 /* The plan of a materialized query (or of the next UNION ALL arm) is known: create the qmat,
  * or check the arm against it and widen its columns. */
 static int mat_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
+    if (d->gf) {
+        int rc = gapfill_inspect(d->gf, q, plan);
+        if (rc < 0) return rc;
+    }
     query__fmt_init(f, QUERY_FMT_JSON, NULL, 0, plan->cols, plan->n_cols, &q->arena);
     f->sink = mat_sink;
     f->sink_arg = d;
@@ -518,11 +528,13 @@ static int plan_exec(qctx *q, const qstmt *st, qdest *d) {
     return query__exec(q, plan, &f);
 }
 
-/* Run st (SELECT or UNION ALL) and materialize its rows as a table called name, visible
- * (innermost) in sc. */
-static int materialize(qscope *sc, qctx *parent, const qstmt *st, const char *name) {
-    qdest d = {.ready = mat_ready, .sc = sc, .name = name};
+/* Run st (SELECT or UNION ALL) and materialize its rows as a table called name into *out
+ * (not yet visible). gf: NULL, or where a date_bin_gapfill query reports its plan. */
+static int materialize_to(qscope *sc, qctx *parent, const qstmt *st, const char *name, gapfill *gf,
+                          qmat **out) {
+    qdest d = {.ready = mat_ready, .sc = sc, .name = name, .gf = gf};
     int rc = SILT_OK;
+    *out = NULL;
     if (st->kind == QS_UNION && !st->n_ctes && !st->n_order && st->limit < 0 && !st->offset) {
         /* a bare UNION ALL: its arms append to one table */
         for (size_t i = 0; i < st->n_arms && rc == SILT_OK; i++) {
@@ -536,8 +548,21 @@ static int materialize(qscope *sc, qctx *parent, const qstmt *st, const char *na
         mat_free(sc, d.mat);
         return rc;
     }
-    d.mat->next = sc->top;
-    sc->top = d.mat;
+    *out = d.mat;
+    return SILT_OK;
+}
+
+static void scope_push(qscope *sc, qmat *m) {
+    m->next = sc->top;
+    sc->top = m;
+}
+
+/* Materialize st as a table called name, visible (innermost) in sc. */
+static int materialize(qscope *sc, qctx *parent, const qstmt *st, const char *name) {
+    qmat *m;
+    int rc = materialize_to(sc, parent, st, name, NULL, &m);
+    if (rc < 0) return rc;
+    scope_push(sc, m);
     return SILT_OK;
 }
 
@@ -548,6 +573,455 @@ static void scope_pop(qscope *sc, qmat *mark) {
         sc->top = m->next;
         mat_free(sc, m);
     }
+}
+
+/* ------------------------------------------------------------------ date_bin_gapfill */
+
+/* SELECT date_bin_gapfill(stride, time[, origin]) AS t, key.., locf(agg) | interpolate(agg)
+ * | agg .. FROM .. WHERE time >= lo AND time < hi GROUP BY t, key.. [ORDER BY ..] [LIMIT ..]
+ *
+ * runs as InfluxDB 3 documents it, in three steps:
+ *   1. the statement with date_bin for date_bin_gapfill, the bare aggregates for locf() and
+ *      interpolate(), every GROUP BY key as an extra hidden column, and without ORDER BY /
+ *      LIMIT / OFFSET, is materialized (M). Its plan gives the stride, the origin and the
+ *      time range the WHERE clause bounds (both bounds are required);
+ *   2. M's rows are sorted by group (the non-aggregate columns) and time; each group gets
+ *      one row per bucket from date_bin(lo) to date_bin(hi): its row, or a new row with
+ *      the group's values and NULL aggregates. Then locf() carries the last non-NULL value
+ *      of a group forward, interpolate() fills NULLs between two non-NULL values linearly
+ *      in time (integers: truncated toward zero);
+ *   3. the visible columns of that table (G) are selected with the statement's ORDER BY /
+ *      LIMIT / OFFSET; without ORDER BY rows come by group, then time. */
+
+struct gapfill {
+    size_t key_idx; /* GROUP BY position of date_bin_gapfill */
+    uint32_t pos;   /* of the date_bin_gapfill call */
+    int64_t stride, origin, t_min, t_max;
+};
+
+enum { GF_KEY = 0, GF_TIME, GF_VALUE, GF_LOCF, GF_INTERPOLATE };
+
+static bool is_call(const qexpr *e, const char *name) {
+    return e && e->kind == QX_FUNC && strcmp(e->u.func.name, name) == 0;
+}
+
+/* The first call of any of names[0..3) in e, or NULL. Bounded recursion (invariant 1). */
+static const qexpr *find_call(const qexpr *e, const char *const *names) {
+    if (!e) return NULL;
+    const qexpr *r = NULL;
+    switch (e->kind) {
+        case QX_FUNC:
+            for (size_t i = 0; i < 3; i++)
+                if (names[i] && strcmp(e->u.func.name, names[i]) == 0) return e;
+            for (size_t i = 0; i < e->u.func.n && !r; i++) r = find_call(e->u.func.args[i], names);
+            return r ? r : find_call(e->u.func.order, names);
+        case QX_CMP:
+        case QX_ARITH:
+            r = find_call(e->u.bin.l, names);
+            return r ? r : find_call(e->u.bin.r, names);
+        case QX_NEG:
+        case QX_NOT:
+        case QX_IS_NULL:
+            return find_call(e->u.un.arg, names);
+        case QX_AND:
+        case QX_OR:
+        case QX_IN:
+        case QX_BETWEEN:
+        case QX_LIKE:
+            for (size_t i = 0; i < e->u.list.n && !r; i++) r = find_call(e->u.list.args[i], names);
+            return r;
+        case QX_CASE:
+            r = find_call(e->u.cs.operand, names);
+            for (size_t i = 0; i < e->u.cs.n && !r; i++) {
+                r = find_call(e->u.cs.whens[i], names);
+                if (!r) r = find_call(e->u.cs.thens[i], names);
+            }
+            return r ? r : find_call(e->u.cs.els, names);
+        case QX_CAST:
+            return find_call(e->u.cast.arg, names);
+        default:
+            return NULL;
+    }
+}
+
+static const char *const gf_names[3] = {"date_bin_gapfill", "locf", "interpolate"};
+
+/* Does the statement use date_bin_gapfill, locf or interpolate (so it needs run_gapfill)? */
+static bool gapfill_used(const qstmt *st) {
+    if (st->kind != QS_SELECT) return false;
+    for (size_t i = 0; i < st->n_items; i++)
+        if (find_call(st->items[i].expr, gf_names)) return true;
+    for (size_t i = 0; i < st->n_group; i++)
+        if (find_call(st->group[i], gf_names)) return true;
+    return false;
+}
+
+static int gf_fail(qctx *q, uint32_t pos, const char *msg) {
+    uint32_t line, col;
+    text_line_col(q->sql, pos, &line, &col);
+    return SILT_FAIL(q->err, SILT_EINVAL, "%s at line %u, column %u", msg, line, col);
+}
+
+/* A GROUP BY key as the planner resolves it: an ordinal or a select alias is the item (an
+ * alias of an aggregate is left alone: the planner rejects it). */
+static const qexpr *gf_resolve(const qstmt *st, const qexpr *g) {
+    if (g->kind == QX_LITERAL && g->u.lit.type == QT_INT && g->u.lit.v.i >= 1 &&
+        (uint64_t)g->u.lit.v.i <= st->n_items)
+        return st->items[g->u.lit.v.i - 1].expr;
+    if (g->kind == QX_COLUMN && !g->u.col.qual)
+        for (size_t i = 0; i < st->n_items; i++)
+            if (st->items[i].alias && strcmp(st->items[i].alias, g->u.col.name) == 0 &&
+                !query__has_agg(st->items[i].expr))
+                return st->items[i].expr;
+    return g;
+}
+
+/* date_bin_gapfill(...) -> date_bin(...) (a copy; the statement's AST is not changed). */
+static qexpr *gf_as_date_bin(qctx *q, const qexpr *e) {
+    qexpr *c = arena_alloc(&q->arena, sizeof *c);
+    *c = *e;
+    c->u.func.name = "date_bin";
+    return c;
+}
+
+/* Step 1's plan: the stride and origin of the date_bin key, and the scan's time range. */
+static int gapfill_inspect(gapfill *gf, qctx *q, const qplan *plan) {
+    const qplan *agg = plan, *leaf = plan;
+    while (agg && agg->kind != QPL_AGGREGATE) agg = agg->input;
+    while (leaf->input) leaf = leaf->input;
+    if (!agg || gf->key_idx >= agg->u.agg.n_keys || leaf->kind != QPL_SCAN)
+        return gf_fail(q, gf->pos, "date_bin_gapfill() needs an aggregate query over a table");
+    const qbx *k = agg->u.agg.keys[gf->key_idx];
+    if (k->kind != QB_FUNC || k->op != QF_DATE_BIN || k->n_args != 3 ||
+        k->args[0]->kind != QB_CONST || k->args[2]->kind != QB_CONST ||
+        k->args[0]->c.type == QT_NULL || k->args[2]->c.type == QT_NULL)
+        return gf_fail(q, gf->pos, "date_bin_gapfill() needs a constant interval and origin");
+    gf->stride = k->args[0]->c.v.i;
+    gf->origin = k->args[2]->c.v.i;
+    gf->t_min = leaf->u.scan.t_min;
+    gf->t_max = leaf->u.scan.t_max;
+    bool lo = gf->t_min != INT64_MIN, hi = gf->t_max != INT64_MAX;
+    if (!lo || !hi)
+        return gf_fail(q, gf->pos,
+                       !lo && !hi ? "date_bin_gapfill() needs lower and upper time bounds in "
+                                    "WHERE (such as time >= '...' AND time < '...')"
+                       : !lo      ? "date_bin_gapfill() needs a lower time bound in WHERE "
+                                    "(such as time >= '...')"
+                                  : "date_bin_gapfill() needs an upper time bound in WHERE "
+                                    "(such as time < '...')");
+    return SILT_OK;
+}
+
+/* Sort context for M's rows: group columns in order, then time. */
+typedef struct gf_sort {
+    const qmat *m;
+    const uint8_t *role;
+    size_t tcol;
+} gf_sort;
+
+static int gf_cmp_col(const qmat *m, size_t c, size_t a, size_t b) {
+    bool va = m->valid[c][a], vb = m->valid[c][b];
+    if (!va || !vb) return va == vb ? 0 : va ? -1 : 1; /* NULLs last */
+    switch (m->types[c]) {
+        case QT_BOOL:
+            return (int)m->b[c][a] - (int)m->b[c][b];
+        case QT_STRING: {
+            str_view x = m->s[c][a], y = m->s[c][b];
+            size_t n = x.n < y.n ? x.n : y.n;
+            int r = n ? memcmp(x.p, y.p, n) : 0;
+            return r ? r : (x.n > y.n) - (x.n < y.n);
+        }
+        case QT_UINT:
+            return (m->w[c][a] > m->w[c][b]) - (m->w[c][a] < m->w[c][b]);
+        case QT_FLOAT: {
+            double x, y;
+            memcpy(&x, &m->w[c][a], sizeof x);
+            memcpy(&y, &m->w[c][b], sizeof y);
+            if (x != x || y != y) return (x != x) - (y != y); /* NaN after numbers */
+            return (x > y) - (x < y);
+        }
+        default: {
+            int64_t x = (int64_t)m->w[c][a], y = (int64_t)m->w[c][b];
+            return (x > y) - (x < y);
+        }
+    }
+}
+
+static int gf_cmp_rows(const void *pa, const void *pb, void *arg) {
+    const gf_sort *g = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    for (size_t c = 0; c < g->m->n_cols; c++) {
+        if (g->role[c] != GF_KEY) continue;
+        int r = gf_cmp_col(g->m, c, a, b);
+        if (r) return r;
+    }
+    return gf_cmp_col(g->m, g->tcol, a, b);
+}
+
+static bool gf_same_group(const gf_sort *g, size_t a, size_t b) {
+    for (size_t c = 0; c < g->m->n_cols; c++)
+        if (g->role[c] == GF_KEY && gf_cmp_col(g->m, c, a, b) != 0) return false;
+    return true;
+}
+
+/* Append row r of m to g (same columns). String views keep pointing into m's arena: m
+ * stays in the scope as long as g does. */
+static int gf_push_row(qscope *sc, qmat *g, const qmat *m, size_t r, silt_err *err) {
+    int rc = mat_reserve(sc, g, 1, err);
+    if (rc < 0) return rc;
+    size_t i = g->n_rows;
+    for (size_t c = 0; c < m->n_cols; c++) {
+        g->valid[c][i] = m->valid[c][r];
+        if (!m->valid[c][r]) g->has_null[c] = true;
+        if (m->types[c] == QT_BOOL)
+            g->b[c][i] = m->b[c][r];
+        else if (m->types[c] == QT_STRING)
+            g->s[c][i] = m->s[c][r];
+        else
+            g->w[c][i] = m->w[c][r];
+    }
+    g->n_rows++;
+    return SILT_OK;
+}
+
+static void gf_copy_value(qmat *g, size_t c, size_t to, size_t from) {
+    if (g->types[c] == QT_BOOL)
+        g->b[c][to] = g->b[c][from];
+    else if (g->types[c] == QT_STRING)
+        g->s[c][to] = g->s[c][from];
+    else
+        g->w[c][to] = g->w[c][from];
+    g->valid[c][to] = 1;
+}
+
+/* interpolate(): rows (from, to) of column c lie between two non-NULL rows from and to. */
+static void gf_interpolate(qmat *g, size_t c, size_t tcol, size_t from, size_t to) {
+    int64_t t0 = (int64_t)g->w[tcol][from], t1 = (int64_t)g->w[tcol][to];
+    for (size_t r = from + 1; r < to; r++) {
+        int64_t t = (int64_t)g->w[tcol][r];
+        if (g->types[c] == QT_FLOAT) {
+            double v0, v1;
+            memcpy(&v0, &g->w[c][from], sizeof v0);
+            memcpy(&v1, &g->w[c][to], sizeof v1);
+            double v = v0 + (v1 - v0) * ((double)(t - t0) / (double)(t1 - t0));
+            memcpy(&g->w[c][r], &v, sizeof v);
+        } else {
+            bool u = g->types[c] == QT_UINT;
+            __int128 v0 = u ? (__int128)g->w[c][from] : (__int128)(int64_t)g->w[c][from];
+            __int128 v1 = u ? (__int128)g->w[c][to] : (__int128)(int64_t)g->w[c][to];
+            __int128 v = v0 + (v1 - v0) * (__int128)(t - t0) / (__int128)(t1 - t0);
+            g->w[c][r] = (uint64_t)v; /* between v0 and v1: fits the column's type */
+        }
+        g->valid[c][r] = 1;
+    }
+}
+
+static int64_t gf_bin(const gapfill *gf, int64_t t) {
+    __int128 d = (__int128)t - gf->origin;
+    __int128 q = d / gf->stride;
+    if (d % gf->stride < 0) q--;
+    __int128 b = (__int128)gf->origin + q * gf->stride;
+    return b < INT64_MIN ? INT64_MIN : b > INT64_MAX ? INT64_MAX : (int64_t)b;
+}
+
+/* Step 2: G from M (roles per column). */
+static int gf_fill(qscope *sc, qctx *q, const gapfill *gf, const qmat *m, const uint8_t *role,
+                   size_t tcol, qmat *g) {
+    int rc = SILT_OK;
+    size_t n = m->n_rows;
+    if (n == 0 || gf->t_min > gf->t_max) return SILT_OK;
+    size_t *idx = xmalloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    gf_sort gs = {.m = m, .role = role, .tcol = tcol};
+    qsort_r(idx, n, sizeof *idx, gf_cmp_rows, &gs);
+    int64_t first = gf_bin(gf, gf->t_min), last = gf_bin(gf, gf->t_max);
+    for (size_t s = 0; s < n && rc == SILT_OK;) {
+        size_t e = s + 1;
+        while (e < n && gf_same_group(&gs, idx[s], idx[e])) e++;
+        size_t g0 = g->n_rows, j = s;
+        for (int64_t b = first;; b += gf->stride) {
+            while (j < e && (int64_t)m->w[tcol][idx[j]] < b) j++;
+            if (j < e && (int64_t)m->w[tcol][idx[j]] == b) {
+                rc = gf_push_row(sc, g, m, idx[j++], q->err);
+            } else {
+                rc = gf_push_row(sc, g, m, idx[s], q->err);
+                if (rc == SILT_OK) {
+                    size_t r = g->n_rows - 1;
+                    g->w[tcol][r] = (uint64_t)b;
+                    g->valid[tcol][r] = 1;
+                    for (size_t c = 0; c < g->n_cols; c++) {
+                        if (role[c] < GF_VALUE) continue;
+                        g->valid[c][r] = 0;
+                        g->has_null[c] = true;
+                    }
+                }
+            }
+            if (rc < 0 || (uint64_t)last - (uint64_t)b < (uint64_t)gf->stride) break;
+        }
+        for (size_t c = 0; c < g->n_cols && rc == SILT_OK; c++) {
+            size_t prev = SIZE_MAX;
+            for (size_t r = g0; r < g->n_rows; r++) {
+                if (!g->valid[c][r]) {
+                    if (role[c] == GF_LOCF && prev != SIZE_MAX) gf_copy_value(g, c, r, prev);
+                    continue;
+                }
+                if (role[c] == GF_INTERPOLATE && prev != SIZE_MAX && r - prev > 1)
+                    gf_interpolate(g, c, tcol, prev, r);
+                prev = r;
+            }
+        }
+        s = e;
+    }
+    free(idx);
+    return rc;
+}
+
+/* Run a SELECT that uses date_bin_gapfill (see the section comment), rows to d. */
+static int run_gapfill(qscope *sc, qctx *q, const qstmt *st, qdest *d) {
+    gapfill gf = {.key_idx = SIZE_MAX};
+    const qexpr *gkey = NULL;
+    qexpr **group = arena_alloc(&q->arena, (st->n_group ? st->n_group : 1) * sizeof *group);
+    for (size_t i = 0; i < st->n_group; i++) {
+        const qexpr *r = gf_resolve(st, st->group[i]);
+        group[i] = (qexpr *)r; /* the hidden key columns below are the same expressions */
+        if (!is_call(r, "date_bin_gapfill")) continue;
+        if (gkey) return gf_fail(q, r->pos, "only one date_bin_gapfill() per query");
+        gkey = r;
+        gf.key_idx = i;
+        gf.pos = r->pos;
+        group[i] = gf_as_date_bin(q, r);
+    }
+    for (size_t i = 0; i < st->n_group; i++) {
+        const qexpr *bad = find_call(i == gf.key_idx ? NULL : st->group[i], gf_names);
+        if (bad) return gf_fail(q, bad->pos, "date_bin_gapfill() must be a GROUP BY key by itself");
+    }
+    size_t n_vis = st->n_items, n_items = 0;
+    qselect_item *items = arena_alloc(&q->arena, (n_vis + st->n_group + 1) * sizeof *items);
+    uint8_t *role = arena_alloc(&q->arena, n_vis + st->n_group + 1);
+    size_t tcol = SIZE_MAX;
+    for (size_t i = 0; i < n_vis; i++) {
+        const qexpr *e = st->items[i].expr;
+        role[i] = GF_KEY;
+        if (is_call(e, "locf") || is_call(e, "interpolate")) {
+            bool locf = is_call(e, "locf");
+            if (!gkey)
+                return gf_fail(q, e->pos,
+                               locf ? "locf() needs GROUP BY date_bin_gapfill(...)"
+                                    : "interpolate() needs GROUP BY date_bin_gapfill(...)");
+            if (e->u.func.n != 1 || e->u.func.distinct || e->u.func.order ||
+                !query__has_agg(e->u.func.args[0]))
+                return gf_fail(q, e->pos,
+                               locf ? "locf() takes one aggregate, such as locf(avg(x))"
+                                    : "interpolate() takes one aggregate, such as "
+                                      "interpolate(avg(x))");
+            role[i] = locf ? GF_LOCF : GF_INTERPOLATE;
+            e = e->u.func.args[0];
+        } else if (is_call(e, "date_bin_gapfill")) {
+            if (!gkey) return gf_fail(q, e->pos, "date_bin_gapfill() must be a GROUP BY key");
+            if (!query__ast_equal(e, gkey))
+                return gf_fail(q, e->pos,
+                               "date_bin_gapfill() in the select list must be the "
+                               "GROUP BY key");
+            role[i] = GF_TIME;
+            tcol = i;
+            e = gf_as_date_bin(q, e);
+        } else if (query__has_agg(e)) {
+            role[i] = GF_VALUE;
+        }
+        const qexpr *bad = find_call(e, gf_names);
+        if (bad)
+            return gf_fail(q, bad->pos,
+                           !gkey ? "date_bin_gapfill() must be a GROUP BY key"
+                                 : "date_bin_gapfill(), locf() and interpolate() must be the "
+                                   "outermost function of a select item");
+        items[n_items++] = (qselect_item){.expr = (qexpr *)e, .alias = st->items[i].alias};
+    }
+    if (!gkey) return gf_fail(q, st->table_pos, "date_bin_gapfill() must be a GROUP BY key");
+    const qexpr *bad = find_call(st->where, gf_names);
+    if (!bad) bad = find_call(st->having, gf_names);
+    for (size_t i = 0; i < st->n_order && !bad; i++) bad = find_call(st->order[i].expr, gf_names);
+    if (bad)
+        return gf_fail(q, bad->pos,
+                       "date_bin_gapfill(), locf() and interpolate() are allowed "
+                       "only in the select list and GROUP BY");
+    if (tcol == SIZE_MAX) { /* the bucket, hidden */
+        role[n_items] = GF_TIME;
+        tcol = n_items;
+        items[n_items++] = (qselect_item){.expr = group[gf.key_idx], .alias = "#gapfill_time"};
+    }
+    for (size_t i = 0; i < st->n_group; i++) { /* every other key, hidden: the group */
+        if (i == gf.key_idx) continue;
+        char *alias = arena_alloc(&q->arena, 40);
+        snprintf(alias, 40, "#gapfill_key_%zu", i + 1);
+        role[n_items] = GF_KEY;
+        items[n_items++] =
+            (qselect_item){.expr = (qexpr *)gf_resolve(st, st->group[i]), .alias = alias};
+    }
+    qstmt inner = *st;
+    inner.items = items;
+    inner.n_items = n_items;
+    inner.group = group;
+    inner.order = NULL;
+    inner.n_order = 0;
+    inner.limit = -1;
+    inner.offset = 0;
+    inner.n_ctes = 0;
+    inner.from_sub = NULL;
+
+    qmat *m, *g;
+    int rc = materialize_to(sc, q, &inner, "#gapfill_in", &gf, &m);
+    if (rc < 0) return rc;
+    scope_push(sc, m);
+    for (size_t c = 0; c < n_vis; c++) {
+        if (role[c] == GF_INTERPOLATE && !is_numeric(m->types[c]))
+            return gf_fail(q, st->items[c].expr->pos,
+                           "interpolate() needs a numeric aggregate; use locf() for other types");
+        if (st->items[c].alias) continue;
+        /* the names DataFusion gives: date_bin_gapfill(...), locf(avg(..)) */
+        const char *name = m->tbl.cols[c].name, *pre = NULL, *post = "";
+        if (role[c] == GF_TIME && strncmp(name, "date_bin(", 9) == 0) {
+            name += 8;
+            pre = "date_bin_gapfill";
+        } else if (role[c] == GF_LOCF || role[c] == GF_INTERPOLATE) {
+            pre = role[c] == GF_LOCF ? "locf(" : "interpolate(";
+            post = ")";
+        }
+        if (!pre) continue;
+        size_t len = strlen(pre) + strlen(name) + 2;
+        char *nn = arena_alloc(&m->strs, len);
+        snprintf(nn, len, "%s%s%s", pre, name, post);
+        m->tbl.cols[c].name = nn;
+    }
+    qout_col *cols = arena_alloc(&q->arena, m->n_cols * sizeof *cols);
+    for (size_t c = 0; c < m->n_cols; c++)
+        cols[c] = (qout_col){.name = m->tbl.cols[c].name, .type = m->types[c]};
+    g = mat_new("#gapfill", cols, m->n_cols);
+    scope_push(sc, g);
+    rc = gf_fill(sc, q, &gf, m, role, tcol, g);
+    if (rc < 0) return rc;
+
+    /* step 3: the visible columns, ordered and limited as the statement says */
+    qstmt outer = {.kind = QS_SELECT, .table = "#gapfill", .table_pos = st->table_pos};
+    qselect_item *vis = arena_alloc(&q->arena, n_vis * sizeof *vis);
+    for (size_t c = 0; c < n_vis; c++) {
+        qexpr *e = arena_alloc(&q->arena, sizeof *e);
+        memset(e, 0, sizeof *e);
+        e->kind = QX_COLUMN;
+        e->pos = st->items[c].expr->pos;
+        e->u.col.name = g->tbl.cols[c].name;
+        vis[c] = (qselect_item){.expr = e, .alias = NULL};
+    }
+    outer.items = vis;
+    outer.n_items = n_vis;
+    outer.order = st->order;
+    outer.n_order = st->n_order;
+    outer.limit = st->limit;
+    outer.offset = st->offset;
+    qctx c;
+    child_init(&c, q, &sc->src);
+    rc = plan_exec(&c, &outer, d);
+    child_fini(&c);
+    return rc;
 }
 
 /* One query level: its CTEs, its FROM subquery or UNION ALL arms (materialized), then the
@@ -594,7 +1068,9 @@ static int run_query(qscope *sc, qctx *parent, const qstmt *st, qdest *d) {
         outer.table = name;
         run = &outer;
     }
-    if (rc == SILT_OK) {
+    if (rc == SILT_OK && gapfill_used(run)) {
+        rc = run_gapfill(sc, parent, run, d);
+    } else if (rc == SILT_OK) {
         qctx c;
         child_init(&c, parent, &sc->src);
         rc = plan_exec(&c, run, d);
@@ -606,7 +1082,8 @@ static int run_query(qscope *sc, qctx *parent, const qstmt *st, qdest *d) {
 
 int query__run(qctx *q, const qstmt *st, query_format fmt, buf *out, size_t max_result_bytes) {
     qdest d = {.ready = top_ready, .fmt = fmt, .out = out, .max_result_bytes = max_result_bytes};
-    if (st->kind != QS_UNION && !st->n_ctes && !st->from_sub) return plan_exec(q, st, &d);
+    if (st->kind != QS_UNION && !st->n_ctes && !st->from_sub && !gapfill_used(st))
+        return plan_exec(q, st, &d);
     qscope sc = {.base = q->src, .max_bytes = q->max_memory_bytes};
     sc.src = (query_source){
         .ctx = &sc,

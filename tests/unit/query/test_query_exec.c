@@ -744,6 +744,154 @@ static void test_query_materialized_large_and_stop(void **state) {
     mem_source_fini(&ms);
 }
 
+/* ------------------------------------------------------------------ date_bin_gapfill */
+
+#define T8     1641024000000000000LL /* 2022-01-01T08:00:00Z */
+#define MIN_NS (60LL * 1000000000LL)
+
+static void gapfill_fixture(mem_source *ms) {
+    mem_source_init(ms, 2);
+    mem_table *t = mem_table_add(ms, "db", "home");
+    mem_col(t, "room", QCOL_TAG, 0);
+    mem_col(t, "temp", QCOL_FIELD, LP_FLOAT);
+    mem_col(t, "hum", QCOL_FIELD, LP_INT);
+    mem_col(t, "note", QCOL_FIELD, LP_STRING);
+    mem_row(t, T8 - 60 * MIN_NS, "room=Kitchen|temp=99|hum=1"); /* before the range */
+    mem_row(t, T8, "room=Kitchen|temp=21|hum=35|note=a");
+    mem_row(t, T8 + 10 * MIN_NS, "room=Living|temp=20|hum=30");
+    mem_row(t, T8 + 20 * MIN_NS, "room=Kitchen|temp=23|hum=36");
+    mem_row(t, T8 + 90 * MIN_NS, "room=Kitchen|temp=23.5|hum=80|note=b");
+    mem_row(t, T8 + 120 * MIN_NS, "room=Living|temp=22|hum=50");
+}
+
+#define GF_WHERE " WHERE time >= '2022-01-01T08:00:00Z' AND time <= '2022-01-01T10:00:00Z' "
+
+static void test_query_gapfill_locf_interpolate(void **state) {
+    (void)state;
+    mem_source m, *ms = &m;
+    gapfill_fixture(ms);
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '30 minutes', time) AS _time, room, avg(temp) AS "
+               "t, locf(avg(temp)) AS l, interpolate(avg(temp)) AS i, interpolate(sum(hum)) AS h "
+               "FROM home" GF_WHERE "GROUP BY _time, room",
+               "_time,room,t,l,i,h\n"
+               "2022-01-01T08:00:00,Kitchen,22,22,22,71\n"
+               "2022-01-01T08:30:00,Kitchen,,22,22.5,74\n"
+               "2022-01-01T09:00:00,Kitchen,,22,23,77\n"
+               "2022-01-01T09:30:00,Kitchen,23.5,23.5,23.5,80\n"
+               "2022-01-01T10:00:00,Kitchen,,23.5,,\n"
+               "2022-01-01T08:00:00,Living,20,20,20,30\n"
+               "2022-01-01T08:30:00,Living,,20,20.5,35\n"
+               "2022-01-01T09:00:00,Living,,20,21,40\n"
+               "2022-01-01T09:30:00,Living,,20,21.5,45\n"
+               "2022-01-01T10:00:00,Living,22,22,22,50\n");
+    /* ORDER BY and LIMIT apply after filling; GROUP BY ordinals; locf of a string */
+    ASSERT_CSV("SELECT room, date_bin_gapfill(INTERVAL '30 minutes', time) AS t, "
+               "locf(max(note)) AS n FROM home" GF_WHERE
+               "GROUP BY 1, 2 ORDER BY room, t DESC LIMIT 3",
+               "room,t,n\nKitchen,2022-01-01T10:00:00,b\nKitchen,2022-01-01T09:30:00,b\n"
+               "Kitchen,2022-01-01T09:00:00,a\n");
+    /* no other key: one group; an exclusive upper bound; count is NULL in a gap */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, count(*) AS n FROM home "
+               "WHERE time >= '2022-01-01T08:00:00Z' AND time < '2022-01-01T12:00:00Z' GROUP BY h",
+               "h,n\n2022-01-01T08:00:00,3\n2022-01-01T09:00:00,1\n2022-01-01T10:00:00,1\n"
+               "2022-01-01T11:00:00,\n");
+    /* a key that is not selected still separates the groups; the bucket may be unselected */
+    ASSERT_CSV("SELECT locf(min(hum)) AS v FROM home" GF_WHERE
+               "GROUP BY date_bin_gapfill(INTERVAL '1 hour', time), room",
+               "v\n35\n80\n80\n30\n30\n50\n");
+    /* a key by its alias */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS t, room AS r, "
+               "locf(sum(hum)) AS s FROM home" GF_WHERE "GROUP BY t, r ORDER BY r DESC, t",
+               "t,r,s\n2022-01-01T08:00:00,Living,30\n2022-01-01T09:00:00,Living,30\n"
+               "2022-01-01T10:00:00,Living,50\n2022-01-01T08:00:00,Kitchen,71\n"
+               "2022-01-01T09:00:00,Kitchen,80\n2022-01-01T10:00:00,Kitchen,80\n");
+    /* DataFusion's names when unaliased; an origin */
+    ASSERT_JSON(
+        "SELECT date_bin_gapfill(INTERVAL '1 hour', time, '2022-01-01T00:30:00Z'), "
+        "locf(max(hum)) FROM home WHERE time >= '2022-01-01T08:00:00Z' AND time < "
+        "'2022-01-01T09:00:00Z' GROUP BY 1",
+        "[{\"date_bin_gapfill(INTERVAL '1 hour',home.time,Utf8(\\\"2022-01-01T00:30:00Z\\\"))\":"
+        "\"2022-01-01T07:30:00\",\"locf(max(home.hum))\":36},"
+        "{\"date_bin_gapfill(INTERVAL '1 hour',home.time,Utf8(\\\"2022-01-01T00:30:00Z\\\"))\":"
+        "\"2022-01-01T08:30:00\",\"locf(max(home.hum))\":36}]");
+    /* over a CTE and as a subquery */
+    ASSERT_CSV("WITH g AS (SELECT date_bin_gapfill(INTERVAL '30 minutes', time) AS t, room, "
+               "locf(avg(temp)) AS v FROM home" GF_WHERE "GROUP BY t, room) "
+               "SELECT count(*) AS n, count(v) AS nv, sum(v) AS s FROM g",
+               "n,nv,s\n10,10,215\n");
+    /* a range with no rows: nothing to fill */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) AS a FROM home "
+               "WHERE time >= '2030-01-01T00:00:00Z' AND time < '2030-01-02T00:00:00Z' GROUP BY h",
+               "h,a\n");
+    mem_source_fini(ms);
+}
+
+static void test_query_gapfill_errors(void **state) {
+    (void)state;
+    mem_source m, *ms = &m;
+    gapfill_fixture(ms);
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs lower and upper time bounds in WHERE (such as "
+                       "time >= '...' AND time < '...') at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "WHERE time >= '2022-01-01T08:00:00Z' GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs an upper time bound in WHERE (such as time < "
+                       "'...') at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "WHERE time < '2022-01-01T08:00:00Z' OR temp > 1 GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs lower and upper time bounds in WHERE (such as "
+                       "time >= '...' AND time < '...') at line 1, column 8");
+    assert_query_error(ms, "db", "SELECT room, locf(avg(temp)) FROM home GROUP BY room",
+                       SILT_EINVAL,
+                       "locf() needs GROUP BY date_bin_gapfill(...) at line 1, column 14");
+    assert_query_error(
+        ms, "db", "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h FROM home" GF_WHERE,
+        SILT_EINVAL, "date_bin_gapfill() must be a GROUP BY key at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+                       "locf(avg(temp)) + 1 FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill(), locf() and interpolate() must be the outermost "
+                       "function of a select item at line 1, column 56");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, locf(temp) "
+                       "FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "locf() takes one aggregate, such as locf(avg(x)) at line 1, column 56");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+                       "interpolate(max(note)) FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "interpolate() needs a numeric aggregate; use locf() for other types at "
+                       "line 1, column 56");
+    assert_query_error(
+        ms, "db",
+        "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+        "date_bin_gapfill(INTERVAL '2 hour', time) AS h2, count(*) FROM home" GF_WHERE
+        "GROUP BY h, h2",
+        SILT_EINVAL, "only one date_bin_gapfill() per query at line 1, column 56");
+    /* the bucket count is bounded by the memory limit */
+    const char *sql = "SELECT date_bin_gapfill(INTERVAL '1 second', time) AS s, count(*) AS n "
+                      "FROM home WHERE time >= '2022-01-01T00:00:00Z' AND time < "
+                      "'2023-01-01T00:00:00Z' GROUP BY s";
+    buf b = {0};
+    silt_err err = {0};
+    query_opts o = {.now_ns = 1, .max_memory_bytes = 1 << 20};
+    assert_int_equal(query_sql(&ms->src, "db", sql, strlen(sql), QUERY_FMT_CSV, &o, &b, &err),
+                     SILT_ELIMIT);
+    assert_string_equal(err.msg, "query exceeds the memory limit of 1048576 bytes");
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+    mem_source_fini(ms);
+}
+
 /* ------------------------------------------------------------------ SHOW */
 
 static void test_query_show_tables(void **state) {
@@ -976,6 +1124,8 @@ int main(void) {
         cmocka_unit_test(test_query_union_all_errors),
         cmocka_unit_test(test_query_materialized_memory_limit),
         cmocka_unit_test(test_query_materialized_large_and_stop),
+        cmocka_unit_test(test_query_gapfill_locf_interpolate),
+        cmocka_unit_test(test_query_gapfill_errors),
         cmocka_unit_test(test_query_filter_float_all_operators),
         cmocka_unit_test(test_query_filter_float_vs_integer_exact),
         cmocka_unit_test(test_query_filter_int_all_operators),

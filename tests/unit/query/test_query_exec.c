@@ -606,6 +606,37 @@ static void test_query_subquery_in_from(void **state) {
     ASSERT_CSV("SELECT count(*) AS n FROM (SELECT id FROM cpu WHERE host = 'b') AS cpu", "n\n2\n");
 }
 
+static void test_query_subquery_scan_still_pruned(void **state) {
+    mem_source *ms = *state;
+    /* the inner query's time range reaches the source, as for a plain SELECT */
+    ASSERT_CSV("SELECT id FROM (SELECT id, time FROM cpu WHERE time >= '2016-01-01') AS s "
+               "ORDER BY id",
+               "id\n4\n5\n");
+    assert_int_equal(ms->last_req.t_min, T2016);
+    assert_int_equal(ms->last_req.t_max, INT64_MAX);
+    ASSERT_CSV("WITH a AS (SELECT id, time FROM cpu WHERE time < 2000000000) SELECT id FROM a",
+               "id\n1\n");
+    assert_int_equal(ms->last_req.t_min, INT64_MIN);
+    assert_int_equal(ms->last_req.t_max, 1999999999);
+}
+
+static void test_query_subquery_deep_nesting_runs(void **state) {
+    mem_source *ms = *state;
+    /* QUERY_MAX_DEPTH - 1 nested subqueries plan and run (each level materialized) */
+    size_t n = QUERY_MAX_DEPTH - 1;
+    char *sql = malloc(n * 32 + 64), *w = sql;
+    for (size_t i = 0; i < n; i++) w += sprintf(w, "SELECT v + 1 AS v FROM (");
+    w += sprintf(w, "SELECT free AS v FROM mem");
+    for (size_t i = 0; i < n; i++) *w++ = ')';
+    *w = 0;
+    char want[32];
+    snprintf(want, sizeof want, "v\n%zu\n", 7 + n);
+    char *got = csv(ms, sql);
+    assert_string_equal(got, want);
+    free(got);
+    free(sql);
+}
+
 static void test_query_subquery_errors(void **state) {
     mem_source *ms = *state;
     assert_query_error(ms, "db", "SELECT usage FROM (SELECT host FROM cpu) AS s", SILT_EINVAL,
@@ -1119,6 +1150,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_subquery_in_from),
         cmocka_unit_test(test_query_subquery_errors),
+        cmocka_unit_test(test_query_subquery_scan_still_pruned),
+        cmocka_unit_test(test_query_subquery_deep_nesting_runs),
         cmocka_unit_test(test_query_with_ctes_scoping),
         cmocka_unit_test(test_query_union_all),
         cmocka_unit_test(test_query_union_all_errors),

@@ -794,22 +794,29 @@ static void gf_copy_value(qmat *g, size_t c, size_t to, size_t from) {
     g->valid[c][to] = 1;
 }
 
-/* interpolate(): rows (from, to) of column c lie between two non-NULL rows from and to. */
+/* interpolate(): rows (from, to) of column c lie between two non-NULL rows from and to.
+ * Integers: v0 + (v1 - v0) * (t - t0) / (t1 - t0) exactly in 128 bits, truncated toward zero
+ * (in long double if the product would not fit). */
 static void gf_interpolate(qmat *g, size_t c, size_t tcol, size_t from, size_t to) {
-    int64_t t0 = (int64_t)g->w[tcol][from], t1 = (int64_t)g->w[tcol][to];
+    __int128 t0 = (int64_t)g->w[tcol][from], t1 = (int64_t)g->w[tcol][to];
     for (size_t r = from + 1; r < to; r++) {
-        int64_t t = (int64_t)g->w[tcol][r];
+        __int128 dt = (__int128)(int64_t)g->w[tcol][r] - t0;
         if (g->types[c] == QT_FLOAT) {
             double v0, v1;
             memcpy(&v0, &g->w[c][from], sizeof v0);
             memcpy(&v1, &g->w[c][to], sizeof v1);
-            double v = v0 + (v1 - v0) * ((double)(t - t0) / (double)(t1 - t0));
+            double v = v0 + (v1 - v0) * ((double)dt / (double)(t1 - t0));
             memcpy(&g->w[c][r], &v, sizeof v);
         } else {
             bool u = g->types[c] == QT_UINT;
             __int128 v0 = u ? (__int128)g->w[c][from] : (__int128)(int64_t)g->w[c][from];
             __int128 v1 = u ? (__int128)g->w[c][to] : (__int128)(int64_t)g->w[c][to];
-            __int128 v = v0 + (v1 - v0) * (__int128)(t - t0) / (__int128)(t1 - t0);
+            __int128 prod, v;
+            if (!__builtin_mul_overflow(v1 - v0, dt, &prod))
+                v = v0 + prod / (t1 - t0);
+            else
+                v = v0 +
+                    (__int128)((long double)(v1 - v0) * ((long double)dt / (long double)(t1 - t0)));
             g->w[c][r] = (uint64_t)v; /* between v0 and v1: fits the column's type */
         }
         g->valid[c][r] = 1;

@@ -983,20 +983,14 @@ static int run_gapfill(qscope *sc, qctx *q, const qstmt *st, qdest *d) {
         if (role[c] == GF_INTERPOLATE && !is_numeric(m->types[c]))
             return gf_fail(q, st->items[c].expr->pos,
                            "interpolate() needs a numeric aggregate; use locf() for other types");
-        if (st->items[c].alias) continue;
-        /* the names DataFusion gives: date_bin_gapfill(...), locf(avg(..)) */
-        const char *name = m->tbl.cols[c].name, *pre = NULL, *post = "";
-        if (role[c] == GF_TIME && strncmp(name, "date_bin(", 9) == 0) {
-            name += 8;
-            pre = "date_bin_gapfill";
-        } else if (role[c] == GF_LOCF || role[c] == GF_INTERPOLATE) {
-            pre = role[c] == GF_LOCF ? "locf(" : "interpolate(";
-            post = ")";
-        }
-        if (!pre) continue;
-        size_t len = strlen(pre) + strlen(name) + 2;
+        /* unaliased: date_bin_gapfill(...) keeps its name; a filled aggregate is named after
+         * the aggregate, as InfluxDB 3 shows it (avg(home.temp), not locf(...)) */
+        const char *name = m->tbl.cols[c].name;
+        if (st->items[c].alias || role[c] != GF_TIME || strncmp(name, "date_bin(", 9) != 0)
+            continue;
+        size_t len = strlen(name) + 16;
         char *nn = arena_alloc(&m->strs, len);
-        snprintf(nn, len, "%s%s%s", pre, name, post);
+        snprintf(nn, len, "date_bin_gapfill%s", name + 8);
         m->tbl.cols[c].name = nn;
     }
     qout_col *cols = arena_alloc(&q->arena, m->n_cols * sizeof *cols);

@@ -5,7 +5,8 @@
 // computed by hand: every bucket of the WHERE range for every group, NULL where a group has
 // no rows, locf carrying the last value forward, interpolate filling linearly between two
 // values (integers truncated toward zero). DuckDB has no gap filling, so the differential
-// test cannot check this.
+// test cannot check this. The second test has the shape of the example in the InfluxDB 3
+// documentation (a date_bin_gapfill aliased time, GROUP BY 1 or by the alias).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,4 +86,17 @@ test('date_bin_gapfill, locf and interpolate over the buffer and Parquet files',
   await srv.stop();
   await srv.restart();
   await check(srv);
+});
+
+test('the InfluxDB 3 documentation example: date_bin_gapfill AS time, GROUP BY 1 or time, room', async (t) => {
+  const srv = await startServer({ t });
+  const rows = [['Kitchen', 0, 21.0], ['Kitchen', 60, 23.0], ['Kitchen', 120, 22.7], ['Living Room', 0, 21.1], ['Living Room', 60, 21.4], ['Living Room', 120, 21.8]];
+  await srv.write('gf', rows.map(([room, m, temp]) => `home,room=${room.replace(' ', '\\ ')} temp=${temp} ${at(m)}`).join('\n'), NS);
+  const times = ['08:00', '08:30', '09:00', '09:30', '10:00'].map((h) => `2022-01-01T${h}:00`);
+  const mid = (a, b) => a + (b - a) * (1800 / 3600); // the engine's formula, in the same doubles
+  const interp = await srv.query('gf', `SELECT date_bin_gapfill(INTERVAL '30 minutes', time) as time, room, interpolate(avg(temp)) FROM home WHERE ${RANGE} GROUP BY 1, room`);
+  const want = (room, vals) => vals.map((v, k) => ({ time: times[k], room, 'avg(home.temp)': v }));
+  assert.deepEqual(interp, [...want('Kitchen', [21, mid(21, 23), 23, mid(23, 22.7), 22.7]), ...want('Living Room', [21.1, mid(21.1, 21.4), 21.4, mid(21.4, 21.8), 21.8])]);
+  const locf = await srv.query('gf', `SELECT date_bin_gapfill(INTERVAL '30 minutes', time) as time, room, locf(avg(temp)) FROM home WHERE ${RANGE} GROUP BY time, room`);
+  assert.deepEqual(locf, [...want('Kitchen', [21, 21, 23, 23, 22.7]), ...want('Living Room', [21.1, 21.1, 21.4, 21.4, 21.8])]);
 });

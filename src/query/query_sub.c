@@ -18,7 +18,8 @@
  * first. A CTE is not recursive: a CTE body naming itself reads the table of that name.
  *
  * Materialized column types: time -> a time column (QCOL_TIME), strings -> string fields,
- * integers, unsigned, floats and booleans -> fields of that type. UNION ALL arms must have
+ * integers, unsigned, floats and booleans -> fields of that type; a selector's JSON object
+ * stays one when an outer query passes it on unchanged. UNION ALL arms must have
  * the same number of columns; each column takes the first arm's name and the common type of
  * the arms (equal types; integer, unsigned and float mix as float); any other mix is an error
  * naming the column and both types.
@@ -61,6 +62,7 @@ struct qmat {
     str_view **s;    /* per column: strings, in `strs` */
     uint8_t **valid; /* per column: 1 = not NULL */
     bool *has_null;  /* per column */
+    bool *json;      /* per column: a selector's {"value":..,"time":..} object (qout_col.json) */
     arena strs;
     size_t bytes; /* counted against the scope's memory bound */
     qmat *next;   /* the next outer visible name */
@@ -87,6 +89,7 @@ static void mat_free(qscope *sc, qmat *m) {
     free(m->s);
     free(m->valid);
     free(m->has_null);
+    free(m->json);
     free(m->types);
     free(m->tbl.cols);
     arena_fini(&m->strs);
@@ -152,12 +155,14 @@ static qmat *mat_new(const char *name, const qout_col *cols, size_t n_cols) {
     m->s = xcalloc(n, sizeof *m->s);
     m->valid = xcalloc(n, sizeof *m->valid);
     m->has_null = xcalloc(n, sizeof *m->has_null);
+    m->json = xcalloc(n, sizeof *m->json);
     arena_init(&m->strs, 16 * 1024);
     for (size_t c = 0; c < n_cols; c++) { /* names outlive the plan that made them */
         size_t len = strlen(cols[c].name);
         char *name_copy = arena_alloc(&m->strs, len + 1);
         memcpy(name_copy, cols[c].name, len + 1);
         mat_set_col(m, c, name_copy, cols[c].type);
+        m->json[c] = cols[c].json;
     }
     return m;
 }
@@ -481,6 +486,7 @@ static int mat_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
                          m->n_cols, d->arm + 1, plan->n_cols);
     for (size_t c = 0; c < m->n_cols; c++) {
         qtype a = m->types[c], b = plan->cols[c].type;
+        m->json[c] = m->json[c] && plan->cols[c].json;
         if (a == b) continue;
         if (is_numeric(a) && is_numeric(b)) {
             if (a != QT_FLOAT) mat_widen_to_float(m, c);
@@ -513,6 +519,27 @@ static void child_fini(qctx *c) {
     arena_fini(&c->arena);
 }
 
+/* A column that only passes on a materialized selector object ({"value":..,"time":..}) is
+ * written as that object again, not as a string: mark it json in the projection (which the
+ * nodes above share). Aggregating plans are left alone. */
+static void keep_json(const qctx *q, const qplan *root) {
+    if (q->src->scan != scope_scan) return; /* no materialized tables in scope */
+    const qscope *sc = q->src->ctx;
+    const qplan *pr = NULL, *leaf = root;
+    for (; leaf->input; leaf = leaf->input) {
+        if (leaf->kind == QPL_AGGREGATE) return;
+        if (leaf->kind == QPL_PROJECT && !pr) pr = leaf;
+    }
+    if (!pr || leaf->kind != QPL_SCAN || !is_mat(sc, leaf->u.scan.tbl)) return;
+    const qmat *m = leaf->u.scan.tbl->owner_data;
+    for (size_t c = 0; c < pr->n_cols + pr->n_hidden; c++) {
+        const qbx *x = pr->cols[c].expr;
+        if (!x || x->kind != QB_COL || x->col >= leaf->u.scan.n_cols) continue;
+        size_t ci = leaf->u.scan.col_idx[x->col];
+        if (ci < m->n_cols && m->json[ci]) pr->cols[c].json = true;
+    }
+}
+
 /* Plan and execute one SELECT (or SHOW) over q's source, rows to d. */
 static int plan_exec(qctx *q, const qstmt *st, qdest *d) {
     if (st->kind == QS_SELECT) {
@@ -522,6 +549,7 @@ static int plan_exec(qctx *q, const qstmt *st, qdest *d) {
     qplan *plan;
     int rc = query__plan(q, st, &plan);
     if (rc < 0) return rc;
+    keep_json(q, plan);
     qfmt f;
     rc = d->ready(d, q, plan, &f);
     if (rc < 0) return rc;

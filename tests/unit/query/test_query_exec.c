@@ -602,6 +602,13 @@ static void test_query_subquery_in_from(void **state) {
     /* an inner ORDER BY / LIMIT applies before the outer query */
     ASSERT_CSV("SELECT id FROM (SELECT id, time FROM cpu ORDER BY time DESC LIMIT 2) ORDER BY id",
                "id\n4\n5\n");
+    /* a selector's object stays an object when passed through (not when computed on) */
+    ASSERT_JSON("SELECT * FROM (SELECT selector_max(usage, time) AS x FROM cpu) UNION ALL "
+                "SELECT x FROM (SELECT selector_min(usage, time) AS x FROM cpu) ORDER BY 1",
+                "[{\"x\":{\"value\":-2.5,\"time\":\"1970-01-01T00:00:02\"}},"
+                "{\"x\":{\"value\":9007199254740992,\"time\":\"1970-01-01T00:00:02\"}}]");
+    ASSERT_JSON("SELECT length(x) AS n FROM (SELECT selector_max(usage, time) AS x FROM cpu)",
+                "[{\"n\":55}]");
     /* the subquery alias shadows the table of that name */
     ASSERT_CSV("SELECT count(*) AS n FROM (SELECT id FROM cpu WHERE host = 'b') AS cpu", "n\n2\n");
 }

@@ -1023,7 +1023,7 @@ static int run_gapfill(qscope *sc, qctx *q, const qstmt *st, qdest *d) {
     }
     qout_col *cols = arena_alloc(&q->arena, m->n_cols * sizeof *cols);
     for (size_t c = 0; c < m->n_cols; c++)
-        cols[c] = (qout_col){.name = m->tbl.cols[c].name, .type = m->types[c]};
+        cols[c] = (qout_col){.name = m->tbl.cols[c].name, .type = m->types[c], .json = m->json[c]};
     g = mat_new("#gapfill", cols, m->n_cols);
     scope_push(sc, g);
     rc = gf_fill(sc, q, &gf, m, role, tcol, g);

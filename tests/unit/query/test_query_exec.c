@@ -853,6 +853,14 @@ static void test_query_gapfill_locf_interpolate(void **state) {
         "\"2022-01-01T07:30:00\",\"max(home.hum)\":36},"
         "{\"date_bin_gapfill(INTERVAL '1 hour',home.time,Utf8(\\\"2022-01-01T00:30:00Z\\\"))\":"
         "\"2022-01-01T08:30:00\",\"max(home.hum)\":36}]");
+    /* a selector's object survives filling */
+    ASSERT_JSON("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS t, "
+                "locf(selector_max(temp, time)) AS s FROM home" GF_WHERE
+                "AND room = 'Kitchen' GROUP BY t",
+                "[{\"t\":\"2022-01-01T08:00:00\",\"s\":{\"value\":23,\"time\":"
+                "\"2022-01-01T08:20:00\"}},{\"t\":\"2022-01-01T09:00:00\",\"s\":{\"value\":"
+                "23.5,\"time\":\"2022-01-01T09:30:00\"}},{\"t\":\"2022-01-01T10:00:00\",\"s\":"
+                "{\"value\":23.5,\"time\":\"2022-01-01T09:30:00\"}}]");
     /* over a CTE and as a subquery */
     ASSERT_CSV("WITH g AS (SELECT date_bin_gapfill(INTERVAL '30 minutes', time) AS t, room, "
                "locf(avg(temp)) AS v FROM home" GF_WHERE "GROUP BY t, room) "

@@ -20,8 +20,8 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
 
     qctx q = {.src = src, .db = db, .sql = sql ? sql : "", .sql_len = sql_len, .err = err};
     q.now_ns = opts && opts->now_ns ? opts->now_ns : time_now_ns();
-    q.max_memory_bytes = opts && opts->max_memory_bytes ? opts->max_memory_bytes
-                                                        : QUERY_DEFAULT_MEMORY_BYTES;
+    q.max_memory_bytes =
+        opts && opts->max_memory_bytes ? opts->max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
     if (opts) {
         q.deadline_ns = opts->deadline_ns;
         q.interrupt = opts->interrupt;
@@ -30,8 +30,6 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
     arena_init(&q.arena, 16 * 1024);
 
     qstmt *st;
-    qplan *plan;
-    qfmt f = {0};
     int rc = query__parse(q.sql, sql_len, &q.arena, &st, err);
     if (rc < 0) goto fail;
     if (src->db_exists(src, db) != SILT_OK) {
@@ -39,18 +37,13 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
                        (int)(strlen(db) > 200 ? 200 : strlen(db)), db);
         goto fail;
     }
-    rc = query__plan(&q, st, &plan);
-    if (rc < 0) goto fail;
-    query__fmt_init(&f, fmt, out, opts ? opts->max_result_bytes : 0, plan->cols, plan->n_cols,
-                    &q.arena);
-    rc = query__exec(&q, plan, &f);
+    rc = query__run(&q, st, fmt, out, opts ? opts->max_result_bytes : 0);
     if (rc < 0) goto fail;
     rc = SILT_OK;
     goto done;
 fail:
     out->len = start; /* no partial result */
 done:
-    query__fmt_fini(&f);
     for (size_t i = 0; i < q.n_to_free; i++) query__expr_free(q.to_free[i]);
     if (q.have_tbl) src->table_release(src, &q.tbl);
     arena_fini(&q.arena);

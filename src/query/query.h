@@ -7,8 +7,10 @@
  * extended, not replaced.
  *
  * The SQL subset of this version (InfluxDB 3 dialect, PostgreSQL-like):
- *   SELECT [DISTINCT] * | expr [AS alias], ... FROM table [WHERE cond]
+ *   [WITH name AS (query) [, name AS (query)]...]
+ *   SELECT [DISTINCT] * | expr [AS alias], ... FROM table | (query) [[AS] alias] [WHERE cond]
  *          [GROUP BY expr | ordinal | alias, ...] [HAVING cond]
+ *   [UNION ALL SELECT ... | (query)]...
  *          [ORDER BY expr | ordinal | alias [ASC|DESC] [NULLS FIRST|LAST], ...]
  *          [LIMIT n] [OFFSET n]
  *   SHOW TABLES
@@ -24,13 +26,17 @@
  * (three-valued), IN (...), BETWEEN, LIKE / ILIKE, ~ ~* !~ !~* (POSIX extended regular
  * expressions), IS [NOT] NULL, CASE, CAST(x AS type) and x::type, time +- interval; scalar
  * functions abs round floor ceil sqrt ln log10 power coalesce nullif lower upper length
- * concat substr date_trunc date_bin; aggregates count(*), count([DISTINCT] x), sum, avg/mean,
+ * concat substr date_trunc date_bin; date_bin_gapfill(interval, time[, origin]) as a GROUP BY
+ * key with locf(agg) / interpolate(agg) in the select list (InfluxDB 3's gap filling, which
+ * needs WHERE time bounds); aggregates count(*), count([DISTINCT] x), sum, avg/mean,
  * min, max, stddev/stddev_samp, stddev_pop, var/var_samp, var_pop, median,
  * approx_percentile_cont(x, p) (exact: linear interpolation between the closest ranks),
  * first_value / last_value(x [ORDER BY key]) (default key: time), and InfluxDB 3's
  * selector_first / selector_last / selector_min / selector_max(x, time), whose struct results
- * are written as JSON objects {"value":..,"time":".."}. Not yet: subqueries, WITH, UNION,
- * joins, window functions. The stages are described in query_int.h.
+ * are written as JSON objects {"value":..,"time":".."}. Columns may be qualified (alias.col).
+ * Subqueries, CTEs and UNION ALL arms are run first and materialized in memory (query_sub.c).
+ * Not yet: UNION without ALL, joins, subqueries in expressions, window functions. The stages
+ * are described in query_int.h.
  * A running query can be stopped: query_opts.deadline_ns (SILT_ETIMEDOUT "query timeout") and
  * query_opts.interrupt (e.g. the client disconnected) are checked between batches.
  * query_sql() uses no global state; the deepest statement it accepts needs about 128 KiB of

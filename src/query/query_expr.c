@@ -25,7 +25,7 @@
 #define VALID(v, i) (!(v)->valid || (v)->valid[i])
 
 static __attribute__((noinline, format(printf, 3, 4))) int eval_fail(qeval *ev, uint32_t pos,
-                                                                    const char *fmt, ...) {
+                                                                     const char *fmt, ...) {
     char msg[200];
     va_list ap;
     va_start(ap, fmt);
@@ -740,7 +740,7 @@ static int eval_func(qeval *ev, const qbx *e, const query_batch *b, const uint32
                 if (!ov[i]) continue;
                 str_view s = x->str[i];
                 int64_t start = args[1].i64[i]; /* 1-based, may be < 1 */
-                int64_t end = INT64_MAX;         /* exclusive, 1-based */
+                int64_t end = INT64_MAX;        /* exclusive, 1-based */
                 if (e->n_args == 3) {
                     int64_t len = args[2].i64[i];
                     if (len < 0) return eval_fail(ev, e->pos, "negative substring length");
@@ -922,10 +922,10 @@ static int eval(qeval *ev, const qbx *e, const query_batch *b, const uint32_t *s
                 uint8_t *o = d;
                 const query_vec *iv = lt == QT_INT ? &x : &y, *uv = lt == QT_INT ? &y : &x;
                 int sign = lt == QT_INT ? 1 : -1;
-                CMP_LOOP(sign * (iv->i64[i] < 0                        ? -1
-                                 : (uint64_t)iv->i64[i] < uv->u64[i] ? -1
-                                                                      : (uint64_t)iv->i64[i] >
-                                                                            uv->u64[i]));
+                CMP_LOOP(sign * (iv->i64[i] < 0 ? -1
+                                 : (uint64_t)iv->i64[i] < uv->u64[i]
+                                     ? -1
+                                     : (uint64_t)iv->i64[i] > uv->u64[i]));
                 return SILT_OK;
             }
             eval_cmp_rows((qop)e->op, &x, &y, lt, sel, n, d, ov);

@@ -378,7 +378,7 @@ static int pretty_end(qfmt *f, silt_err *err) {
     pretty_border(b, w, nc);
     for (size_t first = nc; nc && first < p->n_cells; first += nc) pretty_row(b, p, first, w, nc);
     pretty_border(b, w, nc); /* an empty result: the header between its borders */
-    b->len--; /* no line break after the last border, as InfluxDB 3 answers */
+    b->len--;                /* no line break after the last border, as InfluxDB 3 answers */
     free(w);
     query__fmt_fini(f);
     return check_size(f, err);

@@ -33,6 +33,9 @@
  *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
  *   query_format.c result rows -> JSON / JSONL / CSV / pretty / Parquet, enforcing
  *                  max_result_bytes
+ *   query_sub.c    subqueries in FROM, WITH, UNION ALL and date_bin_gapfill: inner queries
+ *                  run first and their results are materialized as in-memory tables the outer
+ *                  plan scans (gap filling works on such a table between two plans)
  *   query.c        query_sql(): the driver tying the stages together
  *
  * Memory: everything a statement allocates for its AST and plan comes from one query arena
@@ -204,6 +207,9 @@ typedef enum sql_kw {
     KW_TRUE,
     KW_WHEN,
     KW_WHERE,
+    KW_ALL,
+    KW_UNION,
+    KW_WITH,
     KW_RESERVED_END,
     /* non-reserved */
     KW_COLUMNS,
@@ -305,6 +311,7 @@ struct qexpr {
     union {
         struct {
             const char *name; /* folded unless quoted */
+            const char *qual; /* "qual.name": the table or alias; NULL if unqualified */
         } col;
         qval lit;
         struct {
@@ -346,6 +353,7 @@ typedef enum qstmt_kind {
     QS_SELECT = 1,
     QS_SHOW_TABLES,
     QS_SHOW_COLUMNS,
+    QS_UNION, /* arm UNION ALL arm ...: arms, then order / limit / offset over the whole */
 } qstmt_kind;
 
 typedef struct qselect_item {
@@ -361,12 +369,28 @@ typedef struct qorder_item {
     qnulls nulls;
 } qorder_item;
 
-typedef struct qstmt {
+typedef struct qstmt qstmt;
+
+/* WITH name AS (query): a common table expression (non-recursive). */
+typedef struct qcte {
+    const char *name;
+    uint32_t pos;
+    qstmt *query;
+} qcte;
+
+struct qstmt {
     qstmt_kind kind;
-    const char *table;   /* SELECT ... FROM table, SHOW COLUMNS FROM table */
+    const char *table;   /* SELECT ... FROM table, SHOW COLUMNS FROM table; NULL when FROM is
+                          * a subquery */
     const char *schema;  /* FROM schema.table; NULL: unqualified (silt's tables, schema iox) */
     const char *catalog; /* FROM catalog.schema.table; NULL if not given (only 'public') */
     uint32_t table_pos;
+    qstmt *from_sub;   /* SELECT ... FROM (query) [AS alias]; NULL if FROM names a table */
+    const char *alias; /* FROM ... [AS] alias; NULL if none */
+    qcte *ctes;        /* WITH ...: visible to this statement and everything inside it */
+    size_t n_ctes;
+    qstmt **arms; /* QS_UNION: the arms (QS_SELECT or QS_UNION), at least two */
+    size_t n_arms;
     qselect_item *items;
     size_t n_items;
     bool distinct; /* SELECT DISTINCT */
@@ -383,7 +407,7 @@ typedef struct qstmt {
      * sort may drop the others (0: no hint). Not reachable from SQL. */
     size_t n_part_keys;
     int64_t part_limit;
-} qstmt;
+};
 
 /* Parse one statement (an optional trailing ';'). On a syntax error returns SILT_EPARSE with
  * "syntax error at line L, column C: expected X, found Y" in err. The AST lives in `a`. */
@@ -659,6 +683,17 @@ int query__system_columns_of(qctx *q, const char *schema, const char *table, qsy
  * SILT_OK, SILT_ENOTFOUND (table), SILT_EINVAL (unknown column, type mismatch, unsupported
  * construct) or a source error. */
 int query__plan(qctx *q, const qstmt *st, qplan **out);
+
+/* Are two expressions the same (names, literals, operators; positions ignored)? Does e
+ * contain an aggregate call? The planner's rules, shared with query_sub.c. */
+bool query__ast_equal(const qexpr *a, const qexpr *b);
+bool query__has_agg(const qexpr *e);
+
+/* Plan and run a parsed statement, formatting its result into out (query_sub.c). A
+ * statement with WITH, a FROM subquery or UNION ALL runs its inner queries first and
+ * materializes their results (bounded by max_memory_bytes); any other is planned against
+ * q->src directly. Returns what query__plan and query__exec return. */
+int query__run(qctx *q, const qstmt *st, query_format fmt, buf *out, size_t max_result_bytes);
 
 /* Append a readable, indented description of the plan (one node per line, root first) to
  * b. For tests and, later, EXPLAIN. */

@@ -1175,6 +1175,15 @@ static bool ast_equal(const qexpr *a, const qexpr *b) {
     return false;
 }
 
+/* For query_sub.c (date_bin_gapfill rewrites the select list before planning). */
+bool query__ast_equal(const qexpr *a, const qexpr *b) {
+    return ast_equal(a, b);
+}
+
+bool query__has_agg(const qexpr *e) {
+    return has_agg(e);
+}
+
 static const char *arrow_name(qtype t) {
     switch (t) {
         case QT_BOOL:
@@ -2506,7 +2515,7 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         buf_free(&qn);
     }
     binder b;
-    binder_init(&b, q, &q->tbl, tname);
+    binder_init(&b, q, &q->tbl, st->alias ? st->alias : tname);
 
     bool is_agg = st->n_group > 0 || st->having != NULL;
     for (size_t i = 0; i < st->n_items && !is_agg; i++) is_agg = has_agg(st->items[i].expr);
@@ -2695,6 +2704,8 @@ int query__plan(qctx *q, const qstmt *st, qplan **out) {
             return plan_show_tables(q, out);
         case QS_SHOW_COLUMNS:
             return plan_show_columns(q, st, out);
+        case QS_UNION: /* query__run materializes the arms first */
+            break;
     }
     return SILT_FAIL(q->err, SILT_EINVAL, "unsupported statement");
 }

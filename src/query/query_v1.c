@@ -41,14 +41,19 @@ size_t query_v1_format_time(char *out, int64_t t_ns) {
 }
 
 static const int64_t epoch_div[] = {
-    [V1_EPOCH_RFC3339] = 1,           [V1_EPOCH_NS] = 1,
-    [V1_EPOCH_US] = 1000,             [V1_EPOCH_MS] = 1000000,
-    [V1_EPOCH_S] = 1000000000,        [V1_EPOCH_M] = INT64_C(60000000000),
+    [V1_EPOCH_RFC3339] = 1,
+    [V1_EPOCH_NS] = 1,
+    [V1_EPOCH_US] = 1000,
+    [V1_EPOCH_MS] = 1000000,
+    [V1_EPOCH_S] = 1000000000,
+    [V1_EPOCH_M] = INT64_C(60000000000),
     [V1_EPOCH_H] = INT64_C(3600000000000),
 };
 
 void query_v1_init(v1_writer *w, buf *out, v1_epoch epoch, bool chunked, size_t chunk_rows) {
-    *w = (v1_writer){.out = out, .epoch = epoch, .chunked = chunked,
+    *w = (v1_writer){.out = out,
+                     .epoch = epoch,
+                     .chunked = chunked,
                      .chunk_rows = chunk_rows ? chunk_rows : 10000};
 }
 
@@ -86,7 +91,8 @@ static void stmt_open(v1_writer *w, int id) {
 }
 
 void query_v1_stmt_error(v1_writer *w, int id, const char *msg) {
-    if (w->chunked) buf_printf(w->out, "{\"results\":[{\"statement_id\":%d,\"error\":", id);
+    if (w->chunked)
+        buf_printf(w->out, "{\"results\":[{\"statement_id\":%d,\"error\":", id);
     else {
         stmt_open(w, id);
         buf_puts(w->out, ",\"error\":");
@@ -122,8 +128,10 @@ static void flush_pending(v1_writer *w, bool series_more, bool stmt_more) {
 
 void query_v1_stmt_end(v1_writer *w) {
     if (w->chunked) {
-        if (w->pend_open) flush_pending(w, false, false);
-        else if (!w->stmt_series) buf_printf(w->out, "{\"results\":[{\"statement_id\":%d}]}\n", w->stmt_id);
+        if (w->pend_open)
+            flush_pending(w, false, false);
+        else if (!w->stmt_series)
+            buf_printf(w->out, "{\"results\":[{\"statement_id\":%d}]}\n", w->stmt_id);
     } else {
         if (w->stmt_series) buf_putc(w->out, ']');
         buf_putc(w->out, '}');
@@ -141,9 +149,8 @@ void query_v1_stmt_abort(v1_writer *w) {
 }
 
 /* The series object up to and including `"values":[`. */
-static void series_head(buf *b, str_view name, const str_view *tag_keys,
-                        const str_view *tag_values, size_t n_tags, const str_view *cols,
-                        size_t n_cols) {
+static void series_head(buf *b, str_view name, const str_view *tag_keys, const str_view *tag_values,
+                        size_t n_tags, const str_view *cols, size_t n_cols) {
     buf_putc(b, '{');
     if (name.p) { /* SHOW SERIES and SHOW RETENTION POLICIES series have no name */
         buf_puts(b, "\"name\":");
@@ -178,8 +185,10 @@ void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys
         series_head(&w->head, name, tag_keys, tag_values, n_tags, cols, n_cols);
         /* the rows of this series start in a chunk of their own (opened by the first row) */
     } else {
-        if (w->stmt_series) buf_putc(w->out, ',');
-        else buf_puts(w->out, ",\"series\":["); /* the first series opens the array */
+        if (w->stmt_series)
+            buf_putc(w->out, ',');
+        else
+            buf_puts(w->out, ",\"series\":["); /* the first series opens the array */
         series_head(w->out, name, tag_keys, tag_values, n_tags, cols, n_cols);
     }
     w->stmt_series = true;
@@ -195,20 +204,28 @@ static void put_value(v1_writer *w, buf *b, const query_vec *v, v1_type t, uint3
             buf_puts(b, v->b && v->b[i] ? "true" : v->b ? "false" : "null");
             break;
         case V1_INT:
-            if (v->i64) buf_put_i64(b, v->i64[i]);
-            else buf_puts(b, "null");
+            if (v->i64)
+                buf_put_i64(b, v->i64[i]);
+            else
+                buf_puts(b, "null");
             break;
         case V1_UINT:
-            if (v->u64) buf_put_u64(b, v->u64[i]);
-            else buf_puts(b, "null");
+            if (v->u64)
+                buf_put_u64(b, v->u64[i]);
+            else
+                buf_puts(b, "null");
             break;
         case V1_FLOAT:
-            if (v->f64 && isfinite(v->f64[i])) buf_put_double(b, v->f64[i]);
-            else buf_puts(b, "null");
+            if (v->f64 && isfinite(v->f64[i]))
+                buf_put_double(b, v->f64[i]);
+            else
+                buf_puts(b, "null");
             break;
         case V1_STRING:
-            if (v->str) put_json_str(b, v->str[i]);
-            else buf_puts(b, "null");
+            if (v->str)
+                put_json_str(b, v->str[i]);
+            else
+                buf_puts(b, "null");
             break;
         case V1_TIME: {
             if (!v->i64) {

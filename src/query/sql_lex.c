@@ -23,6 +23,7 @@ static const struct {
     const char *name;
     sql_kw kw;
 } keywords[] = {
+    {"all", KW_ALL},
     {"and", KW_AND},
     {"as", KW_AS},
     {"asc", KW_ASC},
@@ -59,8 +60,10 @@ static const struct {
     {"then", KW_THEN},
     {"timestamp", KW_TIMESTAMP},
     {"true", KW_TRUE},
+    {"union", KW_UNION},
     {"when", KW_WHEN},
     {"where", KW_WHERE},
+    {"with", KW_WITH},
 };
 
 const char *query__kw_name(sql_kw kw) {
@@ -141,6 +144,12 @@ const char *query__kw_name(sql_kw kw) {
             return "LAST";
         case KW_NULLS:
             return "NULLS";
+        case KW_ALL:
+            return "ALL";
+        case KW_UNION:
+            return "UNION";
+        case KW_WITH:
+            return "WITH";
         case KW_NONE:
         case KW_RESERVED_END:
             break;

@@ -4,11 +4,14 @@
  * only; names, types and meaning are the planner's (query_plan.c).
  *
  * Grammar of this version (keywords case-insensitive; [] optional, {} repeated):
- *   statement   = (select | show) [';'] EOF
+ *   statement   = (query | show) [';'] EOF
  *   show        = SHOW TABLES | SHOW COLUMNS (FROM | IN) name
- *   select      = SELECT [DISTINCT] item {',' item} FROM name [WHERE expr]
+ *   query       = [WITH name AS '(' query ')' {',' name AS '(' query ')'}]
+ *                 arm {UNION ALL arm} [ORDER BY okey {',' okey}] [LIMIT int] [OFFSET int]
+ *   arm         = select | '(' query ')'
+ *   select      = SELECT [DISTINCT] item {',' item} FROM from [WHERE expr]
  *                 [GROUP BY expr {',' expr}] [HAVING expr]
- *                 [ORDER BY okey {',' okey}] [LIMIT int] [OFFSET int]
+ *   from        = (name | '(' query ')') [[AS] name]
  *   okey        = expr [ASC|DESC] [NULLS (FIRST|LAST)]
  *   item        = '*' | expr [AS name]
  *   expr        = and {OR and}                      -> one n-ary QX_OR
@@ -24,7 +27,7 @@
  *   primary     = number | 'string' | TRUE | FALSE | NULL | INTERVAL 'string'
  *               | TIMESTAMP 'string' | CAST '(' expr AS type ')' | case
  *               | name '(' ['*' | [DISTINCT] expr {',' expr} [ORDER BY expr [ASC|DESC]]] ')'
- *               | name | '(' expr ')'
+ *               | name ['.' name] | '(' expr ')'
  *   case        = CASE [expr] WHEN expr THEN expr {WHEN expr THEN expr} [ELSE expr] END
  *   type        = bigint | int | integer | double [precision] | float | varchar | text
  *               | string | boolean | bool | timestamp | ...
@@ -34,7 +37,8 @@
  *   "syntax error at line L, column C: expected X, found Y"
  * where L and C are 1-based (C counts characters) and Y is the offending token as written,
  * or "end of input". Invariant (1) of query_int.h: nesting (parentheses, NOT, unary signs,
- * function arguments, chained + and -) is limited to QUERY_MAX_DEPTH levels.
+ * function arguments, chained + and -, and queries inside queries) is limited to
+ * QUERY_MAX_DEPTH levels.
  */
 #include "query_int.h"
 
@@ -50,7 +54,9 @@ typedef struct sql_parser {
     const char *src;
     size_t n;
     int depth;
-    const char *follow; /* what may come after the last complete clause, for messages */
+    const char *follow; /* what may come after the last complete clause, for messages
+                         * (NULL: nothing but the end or a ')') */
+    char fbuf[160];     /* follow_or's message */
     int rc;             /* SILT_OK until the first error */
     silt_err *err;
 } sql_parser;
@@ -268,14 +274,30 @@ static bool parse_type(sql_parser *p, qtype *out) {
         const char *name;
         qtype t;
     } types[] = {
-        {"bigint", QT_INT},     {"int", QT_INT},         {"integer", QT_INT},
-        {"int8", QT_INT},       {"int64", QT_INT},       {"smallint", QT_INT},
-        {"bigint_unsigned", QT_UINT}, {"ubigint", QT_UINT}, {"uint64", QT_UINT},
-        {"double", QT_FLOAT},   {"float", QT_FLOAT},     {"float8", QT_FLOAT},
-        {"float64", QT_FLOAT},  {"real", QT_FLOAT},      {"numeric", QT_FLOAT},
-        {"decimal", QT_FLOAT},  {"varchar", QT_STRING},  {"text", QT_STRING},
-        {"string", QT_STRING},  {"char", QT_STRING},     {"utf8", QT_STRING},
-        {"boolean", QT_BOOL},   {"bool", QT_BOOL},       {"timestamp", QT_TIME},
+        {"bigint", QT_INT},
+        {"int", QT_INT},
+        {"integer", QT_INT},
+        {"int8", QT_INT},
+        {"int64", QT_INT},
+        {"smallint", QT_INT},
+        {"bigint_unsigned", QT_UINT},
+        {"ubigint", QT_UINT},
+        {"uint64", QT_UINT},
+        {"double", QT_FLOAT},
+        {"float", QT_FLOAT},
+        {"float8", QT_FLOAT},
+        {"float64", QT_FLOAT},
+        {"real", QT_FLOAT},
+        {"numeric", QT_FLOAT},
+        {"decimal", QT_FLOAT},
+        {"varchar", QT_STRING},
+        {"text", QT_STRING},
+        {"string", QT_STRING},
+        {"char", QT_STRING},
+        {"utf8", QT_STRING},
+        {"boolean", QT_BOOL},
+        {"bool", QT_BOOL},
+        {"timestamp", QT_TIME},
     };
     const sql_tok *t = &p->cur;
     if (t->type == TK_IDENT) {
@@ -400,6 +422,12 @@ static qexpr *parse_primary(sql_parser *p) {
             advance(p);
             if (!quoted && p->cur.type == TK_LPAREN) return parse_func(p, name, pos);
             qexpr *e = new_expr(p, QX_COLUMN, pos);
+            if (p->cur.type == TK_DOT) { /* qualified: table.column or alias.column */
+                advance(p);
+                e->u.col.qual = name;
+                name = expect_name(p, "a column name");
+                if (!name) return NULL;
+            }
             e->u.col.name = name;
             return e;
         }
@@ -523,9 +551,8 @@ static qexpr *parse_cmp(sql_parser *p) {
         return e;
     }
     bool negated = false;
-    if (is_kw(&p->cur, KW_NOT) &&
-        (is_kw(&p->next, KW_IN) || is_kw(&p->next, KW_BETWEEN) || is_kw(&p->next, KW_LIKE) ||
-         is_kw(&p->next, KW_ILIKE))) {
+    if (is_kw(&p->cur, KW_NOT) && (is_kw(&p->next, KW_IN) || is_kw(&p->next, KW_BETWEEN) ||
+                                   is_kw(&p->next, KW_LIKE) || is_kw(&p->next, KW_ILIKE))) {
         negated = true;
         advance(p);
     }
@@ -562,11 +589,16 @@ static qexpr *parse_cmp(sql_parser *p) {
     }
     qlike_kind lk = QLIKE_LIKE;
     bool is_like = true;
-    if (is_kw(&p->cur, KW_LIKE)) lk = QLIKE_LIKE;
-    else if (is_kw(&p->cur, KW_ILIKE)) lk = QLIKE_ILIKE;
-    else if (p->cur.type == TK_RE || p->cur.type == TK_NRE) lk = QLIKE_RE;
-    else if (p->cur.type == TK_RE_I || p->cur.type == TK_NRE_I) lk = QLIKE_RE_I;
-    else is_like = false;
+    if (is_kw(&p->cur, KW_LIKE))
+        lk = QLIKE_LIKE;
+    else if (is_kw(&p->cur, KW_ILIKE))
+        lk = QLIKE_ILIKE;
+    else if (p->cur.type == TK_RE || p->cur.type == TK_NRE)
+        lk = QLIKE_RE;
+    else if (p->cur.type == TK_RE_I || p->cur.type == TK_NRE_I)
+        lk = QLIKE_RE_I;
+    else
+        is_like = false;
     if (is_like) {
         if (p->cur.type == TK_NRE || p->cur.type == TK_NRE_I) negated = true;
         advance(p);
@@ -656,9 +688,9 @@ static bool parse_count(sql_parser *p, int64_t *out) {
 
 /* table | schema.table | catalog.schema.table (information_schema.tables,
  * system.parquet_files, iox.cpu, public.iox.cpu). */
-static bool parse_table_name(sql_parser *p, qstmt *st) {
+static bool parse_table_name(sql_parser *p, qstmt *st, const char *what) {
     st->table_pos = p->cur.pos;
-    st->table = expect_name(p, "a table name");
+    st->table = expect_name(p, what);
     if (!st->table) return false;
     for (int parts = 1; parts < 3 && p->cur.type == TK_DOT; parts++) {
         advance(p);
@@ -670,9 +702,41 @@ static bool parse_table_name(sql_parser *p, qstmt *st) {
     return true;
 }
 
-static qstmt *parse_select(sql_parser *p, qstmt *st) {
+static qstmt *new_stmt(sql_parser *p, qstmt_kind kind) {
+    qstmt *st = arena_alloc(p->a, sizeof *st);
+    memset(st, 0, sizeof *st);
+    st->kind = kind;
+    st->limit = -1;
+    return st;
+}
+
+/* The message for "expected <what may follow> or <end>": end is "end of input" at the top
+ * level and "')'" inside parentheses. */
+static const char *follow_or(sql_parser *p, const char *end) {
+    if (!p->follow) return end;
+    snprintf(p->fbuf, sizeof p->fbuf, "%s or %s", p->follow, end);
+    return p->fbuf;
+}
+
+static qstmt *parse_query(sql_parser *p);
+
+/* '(' query ')' with the '(' current. */
+static qstmt *parse_paren_query(sql_parser *p) {
+    advance(p); /* '(' */
+    if (!enter(p)) return NULL;
+    qstmt *q = parse_query(p);
+    p->depth--;
+    if (!q) return NULL;
+    if (!accept(p, TK_RPAREN)) return fail(p, &p->cur, follow_or(p, "')'"));
+    p->follow = NULL;
+    return q;
+}
+
+/* SELECT [DISTINCT] items FROM from [WHERE] [GROUP BY] [HAVING], without the ORDER BY, LIMIT
+ * and OFFSET that belong to the whole query (parse_tail). */
+static qstmt *parse_select_core(sql_parser *p) {
+    qstmt *st = new_stmt(p, QS_SELECT);
     advance(p); /* SELECT */
-    st->kind = QS_SELECT;
     st->distinct = accept_kw(p, KW_DISTINCT);
     size_t cap = 0;
     for (;;) {
@@ -702,12 +766,29 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
         if (!accept(p, TK_COMMA)) break;
     }
     if (!expect_kw(p, KW_FROM)) return NULL;
-    if (!parse_table_name(p, st)) return NULL;
-    p->follow = "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input";
+    st->table_pos = p->cur.pos;
+    if (p->cur.type == TK_LPAREN) { /* FROM (query) [AS] alias */
+        if (!is_kw(&p->next, KW_SELECT) && !is_kw(&p->next, KW_WITH) && p->next.type != TK_LPAREN) {
+            advance(p);
+            return fail(p, &p->cur, "SELECT or WITH");
+        }
+        st->from_sub = parse_paren_query(p);
+        if (!st->from_sub) return NULL;
+    } else {
+        if (!parse_table_name(p, st, "a table name or '('")) return NULL;
+    }
+    if (accept_kw(p, KW_AS)) {
+        st->alias = expect_name(p, "an alias name");
+        if (!st->alias) return NULL;
+    } else if (is_name(&p->cur)) {
+        st->alias = p->cur.text.p;
+        advance(p);
+    }
+    p->follow = "WHERE, GROUP BY, HAVING, UNION ALL, ORDER BY, LIMIT, OFFSET";
     if (accept_kw(p, KW_WHERE)) {
         st->where = parse_expr(p);
         if (!st->where) return NULL;
-        p->follow = "GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input";
+        p->follow = "GROUP BY, HAVING, UNION ALL, ORDER BY, LIMIT, OFFSET";
     }
     if (accept_kw(p, KW_GROUP)) {
         if (!expect_kw(p, KW_BY)) return NULL;
@@ -720,13 +801,18 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
         }
         st->group = g.v;
         st->n_group = g.n;
-        p->follow = "HAVING, ORDER BY, LIMIT, OFFSET or end of input";
+        p->follow = "HAVING, UNION ALL, ORDER BY, LIMIT, OFFSET";
     }
     if (accept_kw(p, KW_HAVING)) {
         st->having = parse_expr(p);
         if (!st->having) return NULL;
-        p->follow = "ORDER BY, LIMIT, OFFSET or end of input";
+        p->follow = "UNION ALL, ORDER BY, LIMIT, OFFSET";
     }
+    return st;
+}
+
+/* [ORDER BY okey {',' okey}] [LIMIT int] [OFFSET int] of a query (a SELECT or a UNION ALL). */
+static qstmt *parse_tail(sql_parser *p, qstmt *st) {
     if (accept_kw(p, KW_ORDER)) {
         if (!expect_kw(p, KW_BY)) return NULL;
         size_t ocap = 0;
@@ -758,15 +844,98 @@ static qstmt *parse_select(sql_parser *p, qstmt *st) {
             st->n_order++;
             if (!accept(p, TK_COMMA)) break;
         }
-        p->follow = "LIMIT, OFFSET or end of input";
+        p->follow = "LIMIT, OFFSET";
     }
     if (accept_kw(p, KW_LIMIT)) {
         if (!parse_count(p, &st->limit)) return NULL;
-        p->follow = "OFFSET or end of input";
+        p->follow = "OFFSET";
     }
     if (accept_kw(p, KW_OFFSET)) {
         if (!parse_count(p, &st->offset)) return NULL;
-        p->follow = "end of input";
+        p->follow = NULL;
+    }
+    return st;
+}
+
+/* query = [WITH name AS '(' query ')' {',' ...}] arm {UNION ALL arm} tail
+ * arm   = select_core | '(' query ')'
+ * A lone SELECT arm takes the tail itself; anything else becomes a QS_UNION node (a lone
+ * parenthesised arm with a tail is a one-arm union). Each parenthesised level counts toward
+ * QUERY_MAX_DEPTH like an expression's parentheses. */
+static qstmt *parse_query(sql_parser *p) {
+    qcte *ctes = NULL;
+    size_t n_ctes = 0, cap = 0;
+    if (accept_kw(p, KW_WITH)) {
+        for (;;) {
+            sql_tok name_tok = p->cur;
+            const char *name = expect_name(p, "a name for the WITH query");
+            if (!name) return NULL;
+            for (size_t i = 0; i < n_ctes; i++)
+                if (strcmp(ctes[i].name, name) == 0)
+                    return fail_msg(p, &name_tok, "WITH query name specified more than once");
+            if (!expect_kw(p, KW_AS)) return NULL;
+            if (p->cur.type != TK_LPAREN) return fail(p, &p->cur, "'('");
+            qstmt *q = parse_paren_query(p);
+            if (!q) return NULL;
+            if (n_ctes == cap) {
+                size_t ncap = cap ? cap * 2 : 4;
+                qcte *v = arena_alloc(p->a, ncap * sizeof *v);
+                if (n_ctes) memcpy(v, ctes, n_ctes * sizeof *v);
+                ctes = v;
+                cap = ncap;
+            }
+            ctes[n_ctes++] = (qcte){.name = name, .pos = name_tok.pos, .query = q};
+            if (!accept(p, TK_COMMA)) break;
+        }
+    }
+    qstmt **arms = NULL;
+    size_t n_arms = 0, acap = 0;
+    bool paren = false;
+    for (;;) {
+        qstmt *arm;
+        if (is_kw(&p->cur, KW_SELECT)) {
+            arm = parse_select_core(p);
+        } else if (p->cur.type == TK_LPAREN) {
+            arm = parse_paren_query(p);
+            paren = true;
+            p->follow = "UNION ALL, ORDER BY, LIMIT, OFFSET";
+        } else {
+            return fail(p, &p->cur, n_arms || n_ctes ? "SELECT or '('" : "SELECT, WITH or '('");
+        }
+        if (!arm) return NULL;
+        if (n_arms == acap) {
+            size_t ncap = acap ? acap * 2 : 2;
+            qstmt **v = arena_alloc(p->a, ncap * sizeof *v);
+            if (n_arms) memcpy(v, arms, n_arms * sizeof *v);
+            arms = v;
+            acap = ncap;
+        }
+        arms[n_arms++] = arm;
+        if (!accept_kw(p, KW_UNION)) break;
+        if (!accept_kw(p, KW_ALL))
+            return fail(p, &p->cur, "ALL (UNION without ALL is not supported)");
+    }
+    bool tail = is_kw(&p->cur, KW_ORDER) || is_kw(&p->cur, KW_LIMIT) || is_kw(&p->cur, KW_OFFSET);
+    qstmt *st;
+    if (n_arms == 1 && (!paren || (!tail && !n_ctes))) {
+        st = arms[0];
+    } else {
+        st = new_stmt(p, QS_UNION);
+        st->arms = arms;
+        st->n_arms = n_arms;
+        st->table_pos = arms[0]->table_pos;
+    }
+    if (!parse_tail(p, st)) return NULL;
+    if (n_ctes) {
+        if (st->n_ctes) { /* WITH a AS (...) (WITH b AS (...) SELECT ...): nest */
+            qstmt *u = new_stmt(p, QS_UNION);
+            u->arms = arena_alloc(p->a, sizeof *u->arms);
+            u->arms[0] = st;
+            u->n_arms = 1;
+            st = u;
+        }
+        st->ctes = ctes;
+        st->n_ctes = n_ctes;
     }
     return st;
 }
@@ -780,7 +949,7 @@ static qstmt *parse_show(sql_parser *p, qstmt *st) {
     if (accept_kw(p, KW_COLUMNS)) {
         st->kind = QS_SHOW_COLUMNS;
         if (!accept_kw(p, KW_FROM) && !accept_kw(p, KW_IN)) return fail(p, &p->cur, "FROM");
-        return parse_table_name(p, st) ? st : NULL;
+        return parse_table_name(p, st, "a table name") ? st : NULL;
     }
     return fail(p, &p->cur, "TABLES or COLUMNS");
 }
@@ -798,26 +967,25 @@ int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err
                          "syntax error at line %u, column %u: the query is not valid UTF-8", line,
                          col);
     }
-    sql_parser p = {
-        .a = a, .src = sql, .n = n, .follow = "end of input", .rc = SILT_OK, .err = err};
+    sql_parser p = {.a = a, .src = sql, .n = n, .follow = NULL, .rc = SILT_OK, .err = err};
     query__lex_init(&p.lx, sql, n, a);
     query__lex_next(&p.lx, &p.next);
     advance(&p);
 
-    qstmt *st = arena_alloc(a, sizeof *st);
-    memset(st, 0, sizeof *st);
-    st->limit = -1;
     qstmt *r;
-    if (is_kw(&p.cur, KW_SELECT))
-        r = parse_select(&p, st);
-    else if (is_kw(&p.cur, KW_SHOW))
-        r = parse_show(&p, st);
-    else
-        r = fail(&p, &p.cur, "SELECT or SHOW");
-    if (r) {
-        if (accept(&p, TK_SEMI)) p.follow = "end of input (one statement per query)";
-        if (p.cur.type != TK_EOF) r = fail(&p, &p.cur, p.follow);
+    if (is_kw(&p.cur, KW_SELECT) || is_kw(&p.cur, KW_WITH) || p.cur.type == TK_LPAREN) {
+        r = parse_query(&p);
+    } else if (is_kw(&p.cur, KW_SHOW)) {
+        r = parse_show(&p, new_stmt(&p, 0));
+    } else {
+        r = fail(&p, &p.cur, "SELECT, WITH or SHOW");
     }
+    if (r) {
+        const char *end = follow_or(&p, "end of input");
+        if (accept(&p, TK_SEMI)) end = "end of input (one statement per query)";
+        if (p.cur.type != TK_EOF) r = fail(&p, &p.cur, end);
+    }
+    qstmt *st = r;
     if (!r) {
         assert(p.rc != SILT_OK);
         return p.rc;

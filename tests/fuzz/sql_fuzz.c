@@ -23,7 +23,10 @@ static void run(mem_source *ms, const uint8_t *data, size_t size, query_format f
     buf out = {0};
     buf_puts(&out, "pre");
     silt_err err = {0};
-    query_opts opts = {.max_result_bytes = max, .now_ns = T2016};
+    /* 8 MiB: a short statement can ask for many rows (date_bin_gapfill with a tiny stride,
+     * UNION ALL of a CTE with itself, repeated); the limit, not the input, bounds them, and a
+     * small one keeps each run fast and exercises SILT_ELIMIT */
+    query_opts opts = {.max_result_bytes = max, .now_ns = T2016, .max_memory_bytes = 8 << 20};
     int rc = query_sql(&ms->src, "db", (const char *)data, size, fmt, &opts, &out, &err);
     if (rc != SILT_OK) {
         check(rc == SILT_EPARSE || rc == SILT_EINVAL || rc == SILT_ENOTFOUND || rc == SILT_ELIMIT,

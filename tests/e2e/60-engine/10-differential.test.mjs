@@ -8,6 +8,10 @@
 // also run while the second round is still in the buffer: silt's answers must not change when
 // the buffer is persisted.
 //
+// Besides single-table SELECTs and aggregates, the grammar composes queries: subqueries in
+// FROM, WITH (CTEs reading earlier CTEs) and UNION ALL (rows and aggregates, mixed numeric
+// types).
+//
 // SILT_DIFF_SEED=<seed> replays a run (the seed is printed); SILT_DIFF_QUERIES sets the
 // number of queries (default 200).
 
@@ -172,6 +176,7 @@ function makeGen(rng) {
     },
   ];
   if (AGGREGATES) kinds.push(...aggregateKinds({ rng, pick, int, where, W }));
+  kinds.push(...composeKinds({ rng, pick, int, where, W }));
   return () => pick(kinds)();
 }
 
@@ -258,6 +263,51 @@ function aggregateKinds({ rng, pick, int, where, W }) {
         silt: `SELECT host, count(*) AS n FROM m${W(w, 'silt')} GROUP BY host ORDER BY n ${dir}, host LIMIT ${n}`,
         duck: `SELECT host, count(*) AS n FROM m${W(w, 'duck')} GROUP BY host ORDER BY n ${dir}, host LIMIT ${n}`,
       };
+    },
+  ];
+}
+
+/* Subqueries in FROM, WITH and UNION ALL (the same text in both dialects but for the inner
+ * WHERE). Every ORDER BY is total over the visible columns (rows equal in all of them are
+ * indistinguishable). */
+function composeKinds({ rng, pick, int, where, W }) {
+  const cmp = () => pick(['=', '!=', '<', '<=', '>', '>=']);
+  const dual = (f) => ({ silt: f('silt'), duck: f('duck'), tol: true });
+  return [
+    // a FROM subquery: the outer WHERE / ORDER BY / LIMIT over the inner query's names
+    () => {
+      const w = where();
+      const [col, c] = pick([['i', () => int(-1000000, 1000000)], ['f', () => ((rng() - 0.5) * 2000).toFixed(2)], ['u', () => int(0, 1000000)]]);
+      const outer = rng() < 0.7 ? ` WHERE s.v ${cmp()} ${c()}` : '';
+      const dir = pick(['', ' DESC']);
+      const lim = rng() < 0.7 ? ` LIMIT ${int(0, 50)}` : '';
+      return dual((d) => `SELECT s.h, s.v, time FROM (SELECT host AS h, ${col} AS v, time FROM m${W(w, d)}) AS s${outer} ORDER BY time${dir}${lim}`);
+    },
+    // aggregates over an aggregating subquery
+    () => {
+      const w = where();
+      const k = int(0, 40);
+      return dual((d) => `SELECT count(*) AS groups, sum(n) AS n_rows, max(af) AS top, min(lo) AS lo FROM (SELECT host, region, count(*) AS n, avg(f) AS af, min(i) AS lo FROM m${W(w, d)} GROUP BY host, region) g WHERE n > ${k}`);
+    },
+    // WITH: a CTE reading an earlier one
+    () => {
+      const w = where();
+      const k = int(0, 30);
+      const dir = pick(['ASC', 'DESC']);
+      return dual((d) => `WITH a AS (SELECT host, f, u, time FROM m${W(w, d)}), b AS (SELECT host, count(f) AS nf, max(u) AS mu, min(time) AS t0 FROM a GROUP BY host) SELECT host, nf, mu, t0 FROM b WHERE nf >= ${k} ORDER BY host ${dir}`);
+    },
+    // UNION ALL of rows; integer, unsigned and float arms mix as float
+    () => {
+      const w1 = where(), w2 = where();
+      const [c1, c2] = pick([['i', 'i'], ['f', 'f'], ['i', 'f'], ['u', 'i'], ['f', 'u'], ['s', 's'], ['b', 'b']]);
+      const lim = int(1, 60);
+      const off = rng() < 0.3 ? ` OFFSET ${int(0, 20)}` : '';
+      return dual((d) => `SELECT time, host, ${c1} AS v FROM m${W(w1, d)} UNION ALL SELECT time, host, ${c2} FROM m${W(w2, d)} ORDER BY time DESC, host, v LIMIT ${lim}${off}`);
+    },
+    // UNION ALL of aggregates, in a CTE, aggregated again
+    () => {
+      const w1 = where(), w2 = where();
+      return dual((d) => `WITH u AS (SELECT host AS k, count(*) AS n FROM m${W(w1, d)} GROUP BY host UNION ALL SELECT region, count(*) FROM m${W(w2, d)} GROUP BY region) SELECT k, sum(n) AS n, count(*) AS arms FROM u GROUP BY k ORDER BY k`);
     },
   ];
 }

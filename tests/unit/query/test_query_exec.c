@@ -557,6 +557,389 @@ static void test_query_count_column_skips_nulls(void **state) {
     ASSERT_JSON("SELECT count(msg) AS m FROM cpu WHERE host <> 'a'", "[{\"m\":3}]");
 }
 
+/* ------------------------------------------------------------------ subqueries, WITH, UNION ALL */
+
+static char *csv(mem_source *ms, const char *sql) {
+    buf b = {0};
+    silt_err err = {0};
+    int rc = mem_query(ms, "db", sql, QUERY_FMT_CSV, 0, &b, &err);
+    if (rc != SILT_OK) fail_msg("%s: rc %d: %s", sql, rc, err.msg);
+    return (char *)b.p; /* caller frees */
+}
+
+#define ASSERT_CSV(sql, want)                                                                      \
+    do {                                                                                           \
+        char *got_ = csv(ms, sql);                                                                 \
+        if (strcmp(got_, want) != 0) fail_msg("%s\n  got  %s\n  want %s", sql, got_, want);        \
+        free(got_);                                                                                \
+    } while (0)
+
+static void test_query_subquery_in_from(void **state) {
+    mem_source *ms = *state;
+    /* the outer WHERE / ORDER BY / LIMIT over the inner select's output names */
+    ASSERT_CSV("SELECT h, u FROM (SELECT host AS h, usage * 2 AS u FROM cpu) AS s "
+               "WHERE u > 0 ORDER BY u DESC LIMIT 2",
+               "h,u\nc,18014398509481984\nc,200\n");
+    /* alias optional, AS optional; alias.col accepted */
+    ASSERT_CSV("SELECT s.id FROM (SELECT id, host FROM cpu WHERE host = 'a') s ORDER BY s.id",
+               "id\n1\n3\n");
+    ASSERT_CSV("SELECT id FROM (SELECT id FROM cpu WHERE count < 2) ORDER BY id", "id\n2\n4\n5\n");
+    /* SELECT * keeps the inner order of columns; types survive (time, float, uint, bool) */
+    ASSERT_JSON("SELECT * FROM (SELECT ok, big, time, usage FROM cpu WHERE id = '1')",
+                "[{\"ok\":true,\"big\":18446744073709551615,\"time\":\"1970-01-01T00:00:01\","
+                "\"usage\":1.5}]");
+    /* an aggregate over an aggregate */
+    ASSERT_CSV("SELECT max(n) AS most, count(*) AS groups FROM "
+               "(SELECT host, count(*) AS n FROM cpu GROUP BY host)",
+               "most,groups\n2,3\n");
+    /* GROUP BY in the outer query, over the inner output */
+    ASSERT_CSV("SELECT r, sum(c) AS total FROM (SELECT region AS r, count AS c FROM cpu) "
+               "WHERE r IS NOT NULL GROUP BY r ORDER BY r",
+               "r,total\neu,-5\nus,9007199254741006\n");
+    /* nested three levels; the time column keeps working as time */
+    ASSERT_CSV("SELECT id FROM (SELECT * FROM (SELECT id, time FROM (SELECT * FROM cpu) AS a) "
+               "AS b WHERE time >= '2016-01-01') AS c ORDER BY id",
+               "id\n4\n5\n");
+    /* an inner ORDER BY / LIMIT applies before the outer query */
+    ASSERT_CSV("SELECT id FROM (SELECT id, time FROM cpu ORDER BY time DESC LIMIT 2) ORDER BY id",
+               "id\n4\n5\n");
+    /* a selector's object stays an object when passed through (not when computed on) */
+    ASSERT_JSON("SELECT * FROM (SELECT selector_max(usage, time) AS x FROM cpu) UNION ALL "
+                "SELECT x FROM (SELECT selector_min(usage, time) AS x FROM cpu) ORDER BY 1",
+                "[{\"x\":{\"value\":-2.5,\"time\":\"1970-01-01T00:00:02\"}},"
+                "{\"x\":{\"value\":9007199254740992,\"time\":\"1970-01-01T00:00:02\"}}]");
+    ASSERT_JSON("SELECT length(x) AS n FROM (SELECT selector_max(usage, time) AS x FROM cpu)",
+                "[{\"n\":55}]");
+    /* the subquery alias shadows the table of that name */
+    ASSERT_CSV("SELECT count(*) AS n FROM (SELECT id FROM cpu WHERE host = 'b') AS cpu", "n\n2\n");
+}
+
+static void test_query_subquery_scan_still_pruned(void **state) {
+    mem_source *ms = *state;
+    /* the inner query's time range reaches the source, as for a plain SELECT */
+    ASSERT_CSV("SELECT id FROM (SELECT id, time FROM cpu WHERE time >= '2016-01-01') AS s "
+               "ORDER BY id",
+               "id\n4\n5\n");
+    assert_int_equal(ms->last_req.t_min, T2016);
+    assert_int_equal(ms->last_req.t_max, INT64_MAX);
+    ASSERT_CSV("WITH a AS (SELECT id, time FROM cpu WHERE time < 2000000000) SELECT id FROM a",
+               "id\n1\n");
+    assert_int_equal(ms->last_req.t_min, INT64_MIN);
+    assert_int_equal(ms->last_req.t_max, 1999999999);
+}
+
+static void test_query_subquery_deep_nesting_runs(void **state) {
+    mem_source *ms = *state;
+    /* QUERY_MAX_DEPTH - 1 nested subqueries plan and run (each level materialized) */
+    size_t n = QUERY_MAX_DEPTH - 1;
+    char *sql = malloc(n * 32 + 64), *w = sql;
+    for (size_t i = 0; i < n; i++) w += sprintf(w, "SELECT v + 1 AS v FROM (");
+    w += sprintf(w, "SELECT free AS v FROM mem");
+    for (size_t i = 0; i < n; i++) *w++ = ')';
+    *w = 0;
+    char want[32];
+    snprintf(want, sizeof want, "v\n%zu\n", 7 + n);
+    char *got = csv(ms, sql);
+    assert_string_equal(got, want);
+    free(got);
+    free(sql);
+}
+
+static void test_query_subquery_errors(void **state) {
+    mem_source *ms = *state;
+    assert_query_error(ms, "db", "SELECT usage FROM (SELECT host FROM cpu) AS s", SILT_EINVAL,
+                       "column 'usage' not found in table 's'");
+    assert_query_error(ms, "db", "SELECT x.host FROM (SELECT host FROM cpu) AS s", SILT_EINVAL,
+                       "table or alias 'x' in 'x.host' is not in the FROM clause at line 1, "
+                       "column 8");
+    assert_query_error(ms, "db", "SELECT cpu.host FROM cpu AS c", SILT_EINVAL,
+                       "table or alias 'cpu' in 'cpu.host' is not in the FROM clause at line 1, "
+                       "column 8");
+    assert_query_error(ms, "db", "SELECT h FROM (SELECT host AS h FROM nope)", SILT_ENOTFOUND,
+                       "table 'nope' not found");
+    /* qualified by the table name without an alias is fine */
+    ASSERT_CSV("SELECT cpu.id FROM cpu WHERE cpu.host = 'c' ORDER BY cpu.id", "id\n4\n6\n");
+}
+
+static void test_query_with_ctes_scoping(void **state) {
+    mem_source *ms = *state;
+    ASSERT_CSV("WITH a AS (SELECT id, usage FROM cpu WHERE usage IS NOT NULL), "
+               "b AS (SELECT id, usage FROM a WHERE usage > 1) "
+               "SELECT count(*) AS n FROM (SELECT * FROM b WHERE id <> '6')",
+               "n\n2\n");
+    /* a CTE shadows a table; a CTE body naming itself reads the table (not recursive) */
+    ASSERT_CSV("WITH cpu AS (SELECT id FROM cpu WHERE host = 'a') SELECT id FROM cpu ORDER BY id",
+               "id\n1\n3\n");
+    /* WITH inside a subquery */
+    ASSERT_CSV("SELECT n FROM (WITH m AS (SELECT free FROM mem) SELECT free + 1 AS n FROM m)",
+               "n\n8\n");
+    /* an unused CTE is harmless; a CTE is not visible outside its WITH */
+    ASSERT_CSV("WITH unused AS (SELECT free FROM mem) SELECT free FROM mem", "free\n7\n");
+    assert_query_error(ms, "db",
+                       "SELECT * FROM (WITH m AS (SELECT free FROM mem) SELECT free FROM m) AS x, "
+                       "m",
+                       SILT_EPARSE, NULL);
+    assert_query_error(ms, "db",
+                       "SELECT n FROM (WITH m AS (SELECT free FROM mem) SELECT free AS n FROM m) "
+                       "WHERE n IN (SELECT 1 FROM m)",
+                       SILT_EPARSE, NULL);
+    assert_query_error(ms, "db",
+                       "SELECT * FROM (SELECT * FROM (WITH m AS (SELECT free FROM mem) "
+                       "SELECT free FROM m) AS x) AS y WHERE free > 0 UNION ALL SELECT free FROM m",
+                       SILT_ENOTFOUND, "table 'm' not found");
+}
+
+static void test_query_union_all(void **state) {
+    mem_source *ms = *state;
+    /* arms in order, without ORDER BY; the first arm names the columns */
+    ASSERT_CSV("SELECT id AS x FROM cpu WHERE host = 'a' UNION ALL SELECT host FROM cpu WHERE "
+               "id = '4' UNION ALL SELECT id FROM cpu WHERE id = '1'",
+               "x\n1\n3\nc\n1\n");
+    /* ORDER BY / LIMIT / OFFSET after the last arm apply to the whole union */
+    ASSERT_CSV("SELECT id, count AS v FROM cpu WHERE host = 'a' UNION ALL "
+               "SELECT id, count FROM cpu WHERE host = 'b' ORDER BY v DESC LIMIT 3",
+               "id,v\n3,9007199254740993\n1,10\n5,1\n");
+    ASSERT_CSV("SELECT id FROM cpu UNION ALL SELECT id FROM cpu ORDER BY 1 LIMIT 2 OFFSET 3",
+               "id\n2\n3\n");
+    /* integer, unsigned and float arms mix as float */
+    ASSERT_JSON("SELECT count AS v FROM cpu WHERE id = '2' UNION ALL SELECT usage FROM cpu "
+                "WHERE id = '1' UNION ALL SELECT big FROM cpu WHERE id = '4'",
+                "[{\"v\":-5},{\"v\":1.5},{\"v\":5}]");
+    /* parenthesised arms keep their own ORDER BY / LIMIT */
+    ASSERT_CSV("(SELECT id FROM cpu ORDER BY id DESC LIMIT 1) UNION ALL "
+               "(SELECT id FROM cpu ORDER BY id LIMIT 1)",
+               "id\n6\n1\n");
+    /* a union as a subquery and in a CTE; an empty arm */
+    ASSERT_CSV("WITH u AS (SELECT host FROM cpu WHERE id = '1' UNION ALL SELECT host FROM cpu "
+               "WHERE 1 = 2 UNION ALL SELECT host FROM cpu WHERE id = '2') "
+               "SELECT count(*) AS n, min(host) AS lo FROM (SELECT * FROM u UNION ALL "
+               "SELECT host FROM u)",
+               "n,lo\n4,a\n");
+    /* NULLs survive */
+    ASSERT_CSV("SELECT region FROM cpu WHERE id = '5' UNION ALL SELECT region FROM cpu WHERE "
+               "id = '1'",
+               "region\n\nus\n");
+}
+
+static void test_query_union_all_errors(void **state) {
+    mem_source *ms = *state;
+    assert_query_error(ms, "db", "SELECT id, host FROM cpu UNION ALL SELECT id FROM cpu",
+                       SILT_EINVAL,
+                       "UNION ALL arms must have the same number of columns: the first has 2, "
+                       "arm 2 has 1");
+    assert_query_error(ms, "db",
+                       "SELECT id FROM cpu UNION ALL SELECT host FROM cpu UNION ALL SELECT "
+                       "usage FROM cpu",
+                       SILT_EINVAL,
+                       "UNION ALL column 1 ('id') is string in the first arm but float in arm "
+                       "3; CAST one of them");
+    assert_query_error(ms, "db", "SELECT id FROM cpu UNION SELECT id FROM cpu", SILT_EPARSE,
+                       "syntax error at line 1, column 26: expected ALL (UNION without ALL is "
+                       "not supported), found 'SELECT'");
+}
+
+static void test_query_materialized_memory_limit(void **state) {
+    mem_source *ms = *state;
+    const char *sql = "SELECT count(*) AS n FROM (SELECT msg FROM cpu UNION ALL SELECT msg FROM "
+                      "cpu)";
+    buf b = {0};
+    silt_err err = {0};
+    query_opts o = {.now_ns = 1, .max_memory_bytes = 100};
+    assert_int_equal(query_sql(&ms->src, "db", sql, strlen(sql), QUERY_FMT_CSV, &o, &b, &err),
+                     SILT_ELIMIT);
+    assert_string_equal(err.msg, "query exceeds the memory limit of 100 bytes");
+    assert_int_equal(b.len, 0);
+    o.max_memory_bytes = 1 << 20;
+    assert_int_equal(query_sql(&ms->src, "db", sql, strlen(sql), QUERY_FMT_CSV, &o, &b, &err),
+                     SILT_OK);
+    buf_cstr(&b);
+    assert_string_equal((char *)b.p, "n\n12\n");
+    buf_free(&b);
+}
+
+static void test_query_materialized_large_and_stop(void **state) {
+    (void)state;
+    /* more rows than one batch of the materialized scan; LIMIT stops it early */
+    mem_source ms;
+    mem_source_init(&ms, 1000);
+    mem_table *t = mem_table_add(&ms, "db", "big");
+    mem_col(t, "v", QCOL_FIELD, LP_INT);
+    char row[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(row, sizeof row, "v=%d", i);
+        mem_row(t, (int64_t)i * 1000, row);
+    }
+    buf b = {0};
+    silt_err err = {0};
+    const char *sql = "WITH x AS (SELECT v, time FROM big) SELECT count(*) AS n, sum(v) AS s, "
+                      "max(time) AS t FROM x";
+    assert_int_equal(mem_query(&ms, "db", sql, QUERY_FMT_CSV, 0, &b, &err), SILT_OK);
+    assert_string_equal((char *)b.p, "n,s,t\n10000,49995000,1970-01-01T00:00:00.009999\n");
+    buf_reset(&b);
+    sql = "SELECT v FROM (SELECT v FROM big) WHERE v >= 9000 LIMIT 2";
+    assert_int_equal(mem_query(&ms, "db", sql, QUERY_FMT_CSV, 0, &b, &err), SILT_OK);
+    assert_string_equal((char *)b.p, "v\n9000\n9001\n");
+    buf_free(&b);
+    mem_source_fini(&ms);
+}
+
+/* ------------------------------------------------------------------ date_bin_gapfill */
+
+#define T8     1641024000000000000LL /* 2022-01-01T08:00:00Z */
+#define MIN_NS (60LL * 1000000000LL)
+
+static void gapfill_fixture(mem_source *ms) {
+    mem_source_init(ms, 2);
+    mem_table *t = mem_table_add(ms, "db", "home");
+    mem_col(t, "room", QCOL_TAG, 0);
+    mem_col(t, "temp", QCOL_FIELD, LP_FLOAT);
+    mem_col(t, "hum", QCOL_FIELD, LP_INT);
+    mem_col(t, "note", QCOL_FIELD, LP_STRING);
+    mem_row(t, T8 - 60 * MIN_NS, "room=Kitchen|temp=99|hum=1"); /* before the range */
+    mem_row(t, T8, "room=Kitchen|temp=21|hum=35|note=a");
+    mem_row(t, T8 + 10 * MIN_NS, "room=Living|temp=20|hum=30");
+    mem_row(t, T8 + 20 * MIN_NS, "room=Kitchen|temp=23|hum=36");
+    mem_row(t, T8 + 90 * MIN_NS, "room=Kitchen|temp=23.5|hum=80|note=b");
+    mem_row(t, T8 + 120 * MIN_NS, "room=Living|temp=22|hum=50");
+}
+
+#define GF_WHERE " WHERE time >= '2022-01-01T08:00:00Z' AND time <= '2022-01-01T10:00:00Z' "
+
+static void test_query_gapfill_locf_interpolate(void **state) {
+    (void)state;
+    mem_source m, *ms = &m;
+    gapfill_fixture(ms);
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '30 minutes', time) AS _time, room, avg(temp) AS "
+               "t, locf(avg(temp)) AS l, interpolate(avg(temp)) AS i, interpolate(sum(hum)) AS h "
+               "FROM home" GF_WHERE "GROUP BY _time, room",
+               "_time,room,t,l,i,h\n"
+               "2022-01-01T08:00:00,Kitchen,22,22,22,71\n"
+               "2022-01-01T08:30:00,Kitchen,,22,22.5,74\n"
+               "2022-01-01T09:00:00,Kitchen,,22,23,77\n"
+               "2022-01-01T09:30:00,Kitchen,23.5,23.5,23.5,80\n"
+               "2022-01-01T10:00:00,Kitchen,,23.5,,\n"
+               "2022-01-01T08:00:00,Living,20,20,20,30\n"
+               "2022-01-01T08:30:00,Living,,20,20.5,35\n"
+               "2022-01-01T09:00:00,Living,,20,21,40\n"
+               "2022-01-01T09:30:00,Living,,20,21.5,45\n"
+               "2022-01-01T10:00:00,Living,22,22,22,50\n");
+    /* ORDER BY and LIMIT apply after filling; GROUP BY ordinals; locf of a string */
+    ASSERT_CSV("SELECT room, date_bin_gapfill(INTERVAL '30 minutes', time) AS t, "
+               "locf(max(note)) AS n FROM home" GF_WHERE
+               "GROUP BY 1, 2 ORDER BY room, t DESC LIMIT 3",
+               "room,t,n\nKitchen,2022-01-01T10:00:00,b\nKitchen,2022-01-01T09:30:00,b\n"
+               "Kitchen,2022-01-01T09:00:00,a\n");
+    /* no other key: one group; an exclusive upper bound; count is NULL in a gap */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, count(*) AS n FROM home "
+               "WHERE time >= '2022-01-01T08:00:00Z' AND time < '2022-01-01T12:00:00Z' GROUP BY h",
+               "h,n\n2022-01-01T08:00:00,3\n2022-01-01T09:00:00,1\n2022-01-01T10:00:00,1\n"
+               "2022-01-01T11:00:00,\n");
+    /* a key that is not selected still separates the groups; the bucket may be unselected */
+    ASSERT_CSV("SELECT locf(min(hum)) AS v FROM home" GF_WHERE
+               "GROUP BY date_bin_gapfill(INTERVAL '1 hour', time), room",
+               "v\n35\n80\n80\n30\n30\n50\n");
+    /* a key by its alias */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS t, room AS r, "
+               "locf(sum(hum)) AS s FROM home" GF_WHERE "GROUP BY t, r ORDER BY r DESC, t",
+               "t,r,s\n2022-01-01T08:00:00,Living,30\n2022-01-01T09:00:00,Living,30\n"
+               "2022-01-01T10:00:00,Living,50\n2022-01-01T08:00:00,Kitchen,71\n"
+               "2022-01-01T09:00:00,Kitchen,80\n2022-01-01T10:00:00,Kitchen,80\n");
+    /* names when unaliased (a filled aggregate keeps the aggregate's name, as in InfluxDB 3's
+     * documentation); an origin */
+    ASSERT_JSON(
+        "SELECT date_bin_gapfill(INTERVAL '1 hour', time, '2022-01-01T00:30:00Z'), "
+        "locf(max(hum)) FROM home WHERE time >= '2022-01-01T08:00:00Z' AND time < "
+        "'2022-01-01T09:00:00Z' GROUP BY 1",
+        "[{\"date_bin_gapfill(INTERVAL '1 hour',home.time,Utf8(\\\"2022-01-01T00:30:00Z\\\"))\":"
+        "\"2022-01-01T07:30:00\",\"max(home.hum)\":36},"
+        "{\"date_bin_gapfill(INTERVAL '1 hour',home.time,Utf8(\\\"2022-01-01T00:30:00Z\\\"))\":"
+        "\"2022-01-01T08:30:00\",\"max(home.hum)\":36}]");
+    /* a selector's object survives filling */
+    ASSERT_JSON("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS t, "
+                "locf(selector_max(temp, time)) AS s FROM home" GF_WHERE
+                "AND room = 'Kitchen' GROUP BY t",
+                "[{\"t\":\"2022-01-01T08:00:00\",\"s\":{\"value\":23,\"time\":"
+                "\"2022-01-01T08:20:00\"}},{\"t\":\"2022-01-01T09:00:00\",\"s\":{\"value\":"
+                "23.5,\"time\":\"2022-01-01T09:30:00\"}},{\"t\":\"2022-01-01T10:00:00\",\"s\":"
+                "{\"value\":23.5,\"time\":\"2022-01-01T09:30:00\"}}]");
+    /* over a CTE and as a subquery */
+    ASSERT_CSV("WITH g AS (SELECT date_bin_gapfill(INTERVAL '30 minutes', time) AS t, room, "
+               "locf(avg(temp)) AS v FROM home" GF_WHERE "GROUP BY t, room) "
+               "SELECT count(*) AS n, count(v) AS nv, sum(v) AS s FROM g",
+               "n,nv,s\n10,10,215\n");
+    /* a range with no rows: nothing to fill */
+    ASSERT_CSV("SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) AS a FROM home "
+               "WHERE time >= '2030-01-01T00:00:00Z' AND time < '2030-01-02T00:00:00Z' GROUP BY h",
+               "h,a\n");
+    mem_source_fini(ms);
+}
+
+static void test_query_gapfill_errors(void **state) {
+    (void)state;
+    mem_source m, *ms = &m;
+    gapfill_fixture(ms);
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs lower and upper time bounds in WHERE (such as "
+                       "time >= '...' AND time < '...') at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "WHERE time >= '2022-01-01T08:00:00Z' GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs an upper time bound in WHERE (such as time < "
+                       "'...') at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, avg(temp) FROM home "
+                       "WHERE time < '2022-01-01T08:00:00Z' OR temp > 1 GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill() needs lower and upper time bounds in WHERE (such as "
+                       "time >= '...' AND time < '...') at line 1, column 8");
+    assert_query_error(ms, "db", "SELECT room, locf(avg(temp)) FROM home GROUP BY room",
+                       SILT_EINVAL,
+                       "locf() needs GROUP BY date_bin_gapfill(...) at line 1, column 14");
+    assert_query_error(
+        ms, "db", "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h FROM home" GF_WHERE,
+        SILT_EINVAL, "date_bin_gapfill() must be a GROUP BY key at line 1, column 8");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+                       "locf(avg(temp)) + 1 FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "date_bin_gapfill(), locf() and interpolate() must be the outermost "
+                       "function of a select item at line 1, column 56");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, locf(temp) "
+                       "FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "locf() takes one aggregate, such as locf(avg(x)) at line 1, column 56");
+    assert_query_error(ms, "db",
+                       "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+                       "interpolate(max(note)) FROM home" GF_WHERE "GROUP BY h",
+                       SILT_EINVAL,
+                       "interpolate() needs a numeric aggregate; use locf() for other types at "
+                       "line 1, column 56");
+    assert_query_error(
+        ms, "db",
+        "SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS h, "
+        "date_bin_gapfill(INTERVAL '2 hour', time) AS h2, count(*) FROM home" GF_WHERE
+        "GROUP BY h, h2",
+        SILT_EINVAL, "only one date_bin_gapfill() per query at line 1, column 56");
+    /* the bucket count is bounded by the memory limit */
+    const char *sql = "SELECT date_bin_gapfill(INTERVAL '1 second', time) AS s, count(*) AS n "
+                      "FROM home WHERE time >= '2022-01-01T00:00:00Z' AND time < "
+                      "'2023-01-01T00:00:00Z' GROUP BY s";
+    buf b = {0};
+    silt_err err = {0};
+    query_opts o = {.now_ns = 1, .max_memory_bytes = 1 << 20};
+    assert_int_equal(query_sql(&ms->src, "db", sql, strlen(sql), QUERY_FMT_CSV, &o, &b, &err),
+                     SILT_ELIMIT);
+    assert_string_equal(err.msg, "query exceeds the memory limit of 1048576 bytes");
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+    mem_source_fini(ms);
+}
+
 /* ------------------------------------------------------------------ SHOW */
 
 static void test_query_show_tables(void **state) {
@@ -987,6 +1370,17 @@ static void test_query_deadline_and_interrupt(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_query_subquery_in_from),
+        cmocka_unit_test(test_query_subquery_errors),
+        cmocka_unit_test(test_query_subquery_scan_still_pruned),
+        cmocka_unit_test(test_query_subquery_deep_nesting_runs),
+        cmocka_unit_test(test_query_with_ctes_scoping),
+        cmocka_unit_test(test_query_union_all),
+        cmocka_unit_test(test_query_union_all_errors),
+        cmocka_unit_test(test_query_materialized_memory_limit),
+        cmocka_unit_test(test_query_materialized_large_and_stop),
+        cmocka_unit_test(test_query_gapfill_locf_interpolate),
+        cmocka_unit_test(test_query_gapfill_errors),
         cmocka_unit_test(test_query_filter_float_all_operators),
         cmocka_unit_test(test_query_filter_float_vs_integer_exact),
         cmocka_unit_test(test_query_filter_int_all_operators),

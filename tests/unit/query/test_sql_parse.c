@@ -258,7 +258,7 @@ static void test_query_parse_error_positions(void **state) {
                        "syntax error at line 1, column 14: expected FROM, found 'FORM'");
     assert_parse_error(
         "SELECT * FROM",
-        "syntax error at line 1, column 14: expected a table name, found end of input");
+        "syntax error at line 1, column 14: expected a table name or '(', found end of input");
     assert_parse_error(
         "SELECT *\nFROM cpu\nWHERE host = ",
         "syntax error at line 3, column 14: expected an expression, found end of input");
@@ -269,22 +269,26 @@ static void test_query_parse_error_positions(void **state) {
     assert_parse_error("SELECT * FROM \"\"",
                        "syntax error at line 1, column 15: zero-length quoted identifier");
     assert_parse_error(
-        "", "syntax error at line 1, column 1: expected SELECT or SHOW, found end of input");
+        "", "syntax error at line 1, column 1: expected SELECT, WITH or SHOW, found end of input");
     assert_parse_error(
-        "  \n  ", "syntax error at line 2, column 3: expected SELECT or SHOW, found end of input");
-    assert_parse_error("DELETE FROM cpu",
-                       "syntax error at line 1, column 1: expected SELECT or SHOW, found 'DELETE'");
+        "  \n  ",
+        "syntax error at line 2, column 3: expected SELECT, WITH or SHOW, found end of input");
+    assert_parse_error(
+        "DELETE FROM cpu",
+        "syntax error at line 1, column 1: expected SELECT, WITH or SHOW, found 'DELETE'");
     assert_parse_error("SELECT FROM cpu", "syntax error at line 1, column 8: expected a column "
                                           "name, an expression or '*', found 'FROM'");
     assert_parse_error("SELECT from FROM cpu", "syntax error at line 1, column 8: expected a "
                                                "column name, an expression or '*', found 'from'");
     assert_parse_error("SELECT a, FROM cpu", "syntax error at line 1, column 11: expected a column "
                                              "name, an expression or '*', found 'FROM'");
-    assert_parse_error("SELECT * FROM cpu garbage",
-                       "syntax error at line 1, column 19: expected WHERE, GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET "
-                       "or end of input, found 'garbage'");
+    assert_parse_error(
+        "SELECT * FROM cpu garbage more",
+        "syntax error at line 1, column 27: expected WHERE, GROUP BY, HAVING, UNION ALL, ORDER BY, "
+        "LIMIT, OFFSET or end of input, found 'more'");
     assert_parse_error("SELECT * FROM cpu WHERE a = 1 b",
-                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end "
+                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, UNION ALL, "
+                       "ORDER BY, LIMIT, OFFSET or end "
                        "of input, found 'b'");
     assert_parse_error("SELECT * FROM cpu ORDER time",
                        "syntax error at line 1, column 25: expected BY, found 'time'");
@@ -310,7 +314,8 @@ static void test_query_parse_error_positions(void **state) {
     assert_parse_error("SELECT * FROM cpu WHERE (a = 1",
                        "syntax error at line 1, column 31: expected ')', found end of input");
     assert_parse_error("SELECT * FROM cpu WHERE a = 1 = 2",
-                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end "
+                       "syntax error at line 1, column 31: expected GROUP BY, HAVING, UNION ALL, "
+                       "ORDER BY, LIMIT, OFFSET or end "
                        "of input, found '='");
     assert_parse_error("SELECT count(* FROM cpu",
                        "syntax error at line 1, column 16: expected ')', found 'FROM'");
@@ -322,6 +327,117 @@ static void test_query_parse_error_positions(void **state) {
                        "syntax error at line 1, column 27: unexpected character '!'");
 }
 
+static void test_query_parse_subquery_with_union(void **state) {
+    (void)state;
+    parsed p;
+    parse(&p, "SELECT s.a FROM (SELECT a FROM t WHERE a > 1) AS s WHERE s.a < 5");
+    assert_int_equal(p.rc, SILT_OK);
+    assert_int_equal(p.st->kind, QS_SELECT);
+    assert_null(p.st->table);
+    assert_string_equal(p.st->alias, "s");
+    assert_non_null(p.st->from_sub);
+    assert_string_equal(p.st->from_sub->table, "t");
+    assert_non_null(p.st->from_sub->where);
+    assert_string_equal(p.st->items[0].expr->u.col.qual, "s");
+    assert_string_equal(p.st->items[0].expr->u.col.name, "a");
+    done(&p);
+
+    parse(&p, "SELECT a FROM t x"); /* alias without AS */
+    assert_int_equal(p.rc, SILT_OK);
+    assert_string_equal(p.st->table, "t");
+    assert_string_equal(p.st->alias, "x");
+    done(&p);
+
+    parse(&p, "WITH x AS (SELECT a FROM t), \"Y\" AS (SELECT a FROM x) SELECT a FROM \"Y\"");
+    assert_int_equal(p.rc, SILT_OK);
+    assert_int_equal(p.st->n_ctes, 2);
+    assert_string_equal(p.st->ctes[0].name, "x");
+    assert_int_equal(p.st->ctes[0].pos, 5);
+    assert_string_equal(p.st->ctes[1].name, "Y");
+    assert_string_equal(p.st->ctes[1].query->table, "x");
+    assert_string_equal(p.st->table, "Y");
+    done(&p);
+
+    /* ORDER BY / LIMIT after the last arm belong to the union, not to the arm */
+    parse(&p, "SELECT a FROM t UNION ALL SELECT b FROM u WHERE b > 0 UNION ALL "
+              "(SELECT c FROM v ORDER BY c LIMIT 1) ORDER BY a DESC LIMIT 3 OFFSET 1");
+    assert_int_equal(p.rc, SILT_OK);
+    assert_int_equal(p.st->kind, QS_UNION);
+    assert_int_equal(p.st->n_arms, 3);
+    assert_int_equal(p.st->n_order, 1);
+    assert_true(p.st->order[0].desc);
+    assert_int_equal(p.st->limit, 3);
+    assert_int_equal(p.st->offset, 1);
+    assert_int_equal(p.st->arms[1]->n_order, 0);
+    assert_int_equal(p.st->arms[1]->limit, -1);
+    assert_int_equal(p.st->arms[2]->n_order, 1);
+    assert_int_equal(p.st->arms[2]->limit, 1);
+    done(&p);
+
+    /* a lone parenthesised query; WITH around a union; a union in FROM */
+    assert_parses("(SELECT a FROM t)");
+    assert_parses("(SELECT a FROM t) ORDER BY a");
+    assert_parses("WITH x AS (SELECT a FROM t UNION ALL SELECT a FROM u) SELECT a FROM x "
+                  "UNION ALL SELECT a FROM x;");
+    assert_parses("SELECT * FROM (SELECT a FROM t UNION ALL SELECT a FROM u ORDER BY a) AS w");
+    assert_parses("SELECT * FROM (WITH x AS (SELECT a FROM t) SELECT a FROM x)");
+    assert_parses("SELECT * FROM ((SELECT a FROM t))");
+}
+
+static void test_query_parse_subquery_errors(void **state) {
+    (void)state;
+    assert_parse_error("SELECT a FROM (SELECT a FROM t",
+                       "syntax error at line 1, column 31: expected WHERE, GROUP BY, HAVING, UNION "
+                       "ALL, ORDER BY, LIMIT, OFFSET or ')', found end of input");
+    assert_parse_error("SELECT a FROM (SELECT a FROM t LIMIT 1 WHERE",
+                       "syntax error at line 1, column 40: expected OFFSET or ')', found 'WHERE'");
+    assert_parse_error("SELECT a FROM (t)",
+                       "syntax error at line 1, column 16: expected SELECT or WITH, found 't'");
+    assert_parse_error("SELECT a FROM (SELECT a FROM t) AS",
+                       "syntax error at line 1, column 35: expected an alias name, found end of "
+                       "input");
+    assert_parse_error("WITH x AS (SELECT a FROM t), x AS (SELECT b FROM t) SELECT a FROM x",
+                       "syntax error at line 1, column 30: WITH query name specified more than "
+                       "once");
+    assert_parse_error("WITH x (SELECT a FROM t) SELECT a FROM x",
+                       "syntax error at line 1, column 8: expected AS, found '('");
+    assert_parse_error("WITH x AS SELECT a FROM t SELECT a FROM x",
+                       "syntax error at line 1, column 11: expected '(', found 'SELECT'");
+    assert_parse_error("WITH select AS (SELECT a FROM t) SELECT a FROM x",
+                       "syntax error at line 1, column 6: expected a name for the WITH query, "
+                       "found 'select'");
+    assert_parse_error("WITH x AS (SELECT a FROM t)",
+                       "syntax error at line 1, column 28: expected SELECT or '(', found end of "
+                       "input");
+    assert_parse_error("SELECT a FROM t UNION SELECT a FROM u",
+                       "syntax error at line 1, column 23: expected ALL (UNION without ALL is not "
+                       "supported), found 'SELECT'");
+    assert_parse_error("SELECT a FROM t UNION ALL",
+                       "syntax error at line 1, column 26: expected SELECT or '(', found end of "
+                       "input");
+    assert_parse_error("SELECT a FROM t ORDER BY a UNION ALL SELECT a FROM u",
+                       "syntax error at line 1, column 28: expected LIMIT, OFFSET or end of "
+                       "input, found 'UNION'");
+    assert_parse_error("(SELECT a FROM t) x",
+                       "syntax error at line 1, column 19: expected UNION ALL, ORDER BY, LIMIT, "
+                       "OFFSET or end of input, found 'x'");
+    assert_parse_error("SELECT t. FROM t",
+                       "syntax error at line 1, column 11: expected a column name, found 'FROM'");
+    /* queries nested in FROM count toward the depth limit */
+    size_t n = QUERY_MAX_DEPTH + 1;
+    char *deep = malloc(n * 16 + 64), *w = deep;
+    for (size_t i = 0; i < n; i++) w += sprintf(w, "SELECT * FROM (");
+    w += sprintf(w, "SELECT a FROM t");
+    for (size_t i = 0; i < n; i++) *w++ = ')';
+    *w = 0;
+    parsed p;
+    parse(&p, deep);
+    assert_int_equal(p.rc, SILT_EPARSE);
+    assert_non_null(strstr(p.err.msg, "nested too deeply"));
+    done(&p);
+    free(deep);
+}
+
 static void test_query_parse_error_column_counts_characters(void **state) {
     (void)state;
     /* 'é' is two bytes but one column */
@@ -330,7 +446,8 @@ static void test_query_parse_error_column_counts_characters(void **state) {
     /* a long token is cut in the message */
     assert_parse_error(
         "SELECT * FROM cpu WHERE a = 1 abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
-        "syntax error at line 1, column 31: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET or end of input, "
+        "syntax error at line 1, column 31: expected GROUP BY, HAVING, UNION ALL, ORDER BY, LIMIT, "
+        "OFFSET or end of input, "
         "found 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr...'");
 }
 
@@ -526,14 +643,16 @@ static void test_query_parse_operators_and_precedence(void **state) {
 
 static void test_query_parse_new_syntax_errors(void **state) {
     (void)state;
-    assert_parse_error("SELECT CASE WHEN a THEN 1 FROM t",
-                       "syntax error at line 1, column 27: expected WHEN, ELSE or END, found 'FROM'");
+    assert_parse_error(
+        "SELECT CASE WHEN a THEN 1 FROM t",
+        "syntax error at line 1, column 27: expected WHEN, ELSE or END, found 'FROM'");
     assert_parse_error("SELECT CAST(a AS widget) FROM t",
                        "syntax error at line 1, column 18: expected a type name (bigint, double, "
                        "varchar, boolean or timestamp), found 'widget'");
-    assert_parse_error("SELECT a FROM t WHERE a NOT 5",
-                       "syntax error at line 1, column 25: expected GROUP BY, HAVING, ORDER BY, "
-                       "LIMIT, OFFSET or end of input, found 'NOT'");
+    assert_parse_error(
+        "SELECT a FROM t WHERE a NOT 5",
+        "syntax error at line 1, column 25: expected GROUP BY, HAVING, UNION ALL, ORDER "
+        "BY, LIMIT, OFFSET or end of input, found 'NOT'");
     assert_parse_error("SELECT a FROM t ORDER BY a NULLS 1",
                        "syntax error at line 1, column 34: expected FIRST or LAST, found '1'");
     assert_parse_error("SELECT a FROM t GROUP a",
@@ -566,6 +685,8 @@ int main(void) {
         cmocka_unit_test(test_query_parse_long_flat_chain),
         cmocka_unit_test(test_query_parse_size_limit),
         cmocka_unit_test(test_query_lex_tokens),
+        cmocka_unit_test(test_query_parse_subquery_with_union),
+        cmocka_unit_test(test_query_parse_subquery_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+WITH a AS (SELECT host, usage FROM cpu WHERE usage > 0), b AS (SELECT host, avg(usage) AS m FROM a GROUP BY host) SELECT * FROM b ORDER BY m DESC LIMIT 2

@@ -1,0 +1,1 @@
+SELECT s.h, count(*) FROM (SELECT host AS h, usage FROM cpu) AS s WHERE s.usage IS NOT NULL GROUP BY s.h

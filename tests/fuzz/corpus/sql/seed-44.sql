@@ -1,0 +1,1 @@
+SELECT date_bin_gapfill(INTERVAL '1 hour', time) AS t, host, locf(avg(usage)), interpolate(max(count)) FROM cpu WHERE time >= '1970-01-01T00:00:00Z' AND time < '1970-01-01T03:00:00Z' GROUP BY t, host ORDER BY host, t

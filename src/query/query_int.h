@@ -207,11 +207,11 @@ typedef enum sql_kw {
     KW_TRUE,
     KW_WHEN,
     KW_WHERE,
-    KW_ALL,
     KW_UNION,
     KW_WITH,
     KW_RESERVED_END,
     /* non-reserved */
+    KW_ALL, /* only after UNION: a table may be called "all" (silt accepted it before) */
     KW_COLUMNS,
     KW_FIRST,
     KW_IN,

@@ -408,13 +408,6 @@ int pq_writer_write(pq_writer *w, const pq_vec *cols, size_t n, silt_err *err) {
 
 /* ------------------------------------------------------------------ statistics */
 
-static int sv_cmp(str_view a, str_view b) {
-    size_t m = a.n < b.n ? a.n : b.n;
-    int c = m ? memcmp(a.p, b.p, m) : 0;
-    if (c) return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 static void page_stats(const pq_wcol *c, size_t lo, size_t hi, wstat *s) {
     memset(s, 0, sizeof *s);
     const uint8_t *valid = c->valid;

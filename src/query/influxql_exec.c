@@ -1323,23 +1323,6 @@ out:
     return rc;
 }
 
-static const char *field_type_name(lp_type t) {
-    switch (t) {
-        case LP_FLOAT:
-            return "float";
-        case LP_INT:
-            return "integer";
-        case LP_UINT:
-            return "unsigned";
-        case LP_STRING:
-            return "string";
-        case LP_BOOL:
-            return "boolean";
-        default:
-            return "unknown";
-    }
-}
-
 /* Line-protocol escaping of a series key part (SHOW SERIES). */
 static void key_escape(buf *b, const char *s, bool measurement) {
     for (; *s; s++) {
@@ -1427,7 +1410,7 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
                         series_strs(w, ms[i], cols, tags ? 1 : 2);
                         open = true;
                     }
-                    const char *vals[2] = {names[k], field_type_name(types[k])};
+                    const char *vals[2] = {names[k], lp_type_name(types[k])};
                     row_strs(w, vals, tags ? 1 : 2);
                 }
                 if (open) query_v1_series_end(w);

@@ -607,11 +607,7 @@ static int cmp_kept(const aggcol *c, const query_vec *v, uint32_t i, uint32_t g)
         case QT_BOOL:
             return (int)(v->b[i] != 0) - (int)((const uint8_t *)c->val)[g];
         case QT_STRING: {
-            str_view a = v->str[i], b = ((const str_view *)c->val)[g];
-            size_t m = a.n < b.n ? a.n : b.n;
-            int r = m ? memcmp(a.p, b.p, m) : 0;
-            if (!r) r = a.n < b.n ? -1 : a.n > b.n;
-            return r < 0 ? -1 : r > 0;
+            return sv_cmp(v->str[i], ((const str_view *)c->val)[g]);
         }
         default: {
             int64_t a = v->i64[i], b = ((const int64_t *)c->val)[g];

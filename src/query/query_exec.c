@@ -30,12 +30,7 @@
 
 /* ------------------------------------------------------------------ predicate kernels */
 
-static inline int sv_cmp(str_view a, str_view b) {
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-    if (c) return c < 0 ? -1 : 1; /* exactly -1/0/1: query__op_holds reads 2 as unordered */
-    return a.n < b.n ? -1 : a.n > b.n;
-}
+/* sv_cmp (util.h) answers exactly -1/0/1: query__op_holds reads 2 as unordered */
 
 /* One branch-free selection loop. Reads in[k] before writing out[n] (n <= k), so in and out
  * may be the same array. Values of NULL rows are read but never selected. */
@@ -622,8 +617,7 @@ static void sb_overwrite(sortbuf *sb, size_t at, const query_batch *b, uint32_t 
         const query_vec *v = &b->cols[c];
         if (sb->cols[c].type == QT_STRING && sb->valid[c][at] && vec_data(v, QT_STRING) &&
             (!v->valid || v->valid[i])) {
-            str_view old = ((const str_view *)sb->data[c])[at], x = v->str[i];
-            if (old.n == x.n && (!x.n || !memcmp(old.p, x.p, x.n))) continue;
+            if (sv_eq(((const str_view *)sb->data[c])[at], v->str[i])) continue;
         }
         size_t was = sb->cols[c].type == QT_STRING
                          ? ((const str_view *)sb->data[c])[at].n + sizeof(str_view)
@@ -663,8 +657,7 @@ static bool batch_key_eq(const sortbuf *sb, const query_batch *b, uint32_t c, ui
     if (!vi || !vj) return vi == vj;
     switch (t) {
         case QT_STRING:
-            return v->str[i].n == v->str[j].n &&
-                   (!v->str[i].n || !memcmp(v->str[i].p, v->str[j].p, v->str[i].n));
+            return sv_eq(v->str[i], v->str[j]);
         case QT_BOOL:
             return (v->b[i] != 0) == (v->b[j] != 0);
         default: /* 8-byte values: equal bits (a float NaN never repeats a partition) */

@@ -404,13 +404,6 @@ static int eval_arith(qeval *ev, const qbx *e, const query_vec *a, const query_v
 
 /* ------------------------------------------------------------------ comparisons */
 
-static inline int sv_cmp3(str_view a, str_view b) {
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 #define CMP_LOOP(C3)                                                                               \
     for (size_t k = 0; k < n; k++) {                                                               \
         uint32_t i = sel[k];                                                                       \
@@ -483,7 +476,7 @@ static void eval_cmp_rows(qop op, const query_vec *a, const query_vec *b, qtype 
         }
         case QT_STRING: {
             const str_view *x = a->str, *y = b->str;
-            CMP_LOOP(sv_cmp3(x[i], y[i]));
+            CMP_LOOP(sv_cmp(x[i], y[i]));
             break;
         }
         default:

@@ -292,13 +292,6 @@ static void range_add(row_range **v, size_t *n, size_t *cap, uint64_t lo, uint64
     (*v)[(*n)++] = (row_range){lo, hi};
 }
 
-/* Unsigned byte order, as Parquet orders strings. */
-static int sv_cmp_bytes(str_view a, str_view b) {
-    size_t m = a.n < b.n ? a.n : b.n;
-    int c = m ? memcmp(a.p, b.p, m) : 0;
-    return c ? c : (a.n > b.n) - (a.n < b.n);
-}
-
 /* Narrow *v (ascending, disjoint) to the rows of row group rg that filter f can want:
  * first by the tag column's page statistics (filters with an IN list), then by the values
  * themselves, decoded once per range and matched once per dictionary entry. */
@@ -320,8 +313,7 @@ static int tag_prune(pq_reader *r, size_t rg, const query_table *t, const query_
             if (st->has_min_max) {
                 bool hit = false;
                 for (size_t j = 0; j < f->n_in && !hit; j++)
-                    hit = sv_cmp_bytes(f->in[j], st->min_str) >= 0 &&
-                          sv_cmp_bytes(f->in[j], st->max_str) <= 0;
+                    hit = sv_cmp(f->in[j], st->min_str) >= 0 && sv_cmp(f->in[j], st->max_str) <= 0;
                 if (!hit) continue;
             }
             uint64_t lo = pages[i].first_row, hi = lo + pages[i].n_rows;
@@ -372,7 +364,7 @@ static int tag_prune(pq_reader *r, size_t rg, const query_table *t, const query_
                 ok = memo[d];
             } else { /* PLAIN strings: rows are sorted by tags, so compare with the last */
                 str_view x = cb->str[k];
-                if (!have_prev || prev.n != x.n || (x.n && memcmp(prev.p, x.p, x.n))) {
+                if (!have_prev || !sv_eq(prev, x)) {
                     prev = x;
                     prev_ok = f->match(f->arg, &prev);
                     have_prev = true;

@@ -129,7 +129,17 @@ typedef struct str_view {
 
 #define SV(lit) ((str_view){(lit), sizeof(lit) - 1})
 static inline str_view sv_from(const char *s) { return (str_view){s, s ? strlen(s) : 0}; }
-static inline bool sv_eq(str_view a, str_view b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+/* Equal bytes (an empty view may have p == NULL). */
+static inline bool sv_eq(str_view a, str_view b) {
+    return a.n == b.n && (!a.n || a.p == b.p || memcmp(a.p, b.p, a.n) == 0);
+}
+/* Unsigned byte order (Parquet's and PostgreSQL's C collation), exactly -1, 0 or 1. */
+static inline int sv_cmp(str_view a, str_view b) {
+    size_t n = a.n < b.n ? a.n : b.n;
+    int c = n ? memcmp(a.p, b.p, n) : 0;
+    if (c) return c < 0 ? -1 : 1;
+    return a.n < b.n ? -1 : a.n > b.n;
+}
 static inline bool sv_eq_cstr(str_view a, const char *s) { return sv_eq(a, sv_from(s)); }
 bool sv_ieq_cstr(str_view a, const char *s); /* ASCII case-insensitive */
 

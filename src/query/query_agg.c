@@ -361,35 +361,8 @@ static int new_group(qhagg *h, const query_vec *keys, uint32_t i, uint64_t hv, s
  * views of one dictionary entry share their pointer, so most comparisons stop there. */
 static void same_as_prev(const query_vec *v, qtype t, const uint32_t *sel, size_t n,
                          uint8_t *same) {
-    const uint8_t *valid = v->valid;
-    for (size_t k = 1; k < n; k++) {
-        if (!same[k]) continue;
-        uint32_t i = sel[k], j = sel[k - 1];
-        bool vi = !valid || valid[i], vj = !valid || valid[j];
-        if (!vi || !vj) {
-            same[k] = vi == vj;
-            continue;
-        }
-        switch (t) {
-            case QT_STRING:
-                same[k] =
-                    v->str[i].n == v->str[j].n && (v->str[i].p == v->str[j].p || !v->str[i].n ||
-                                                   !memcmp(v->str[i].p, v->str[j].p, v->str[i].n));
-                break;
-            case QT_BOOL:
-                same[k] = (v->b[i] != 0) == (v->b[j] != 0);
-                break;
-            case QT_FLOAT:
-                same[k] = f64_key(v->f64[i]) == f64_key(v->f64[j]);
-                break;
-            case QT_UINT:
-                same[k] = v->u64[i] == v->u64[j];
-                break;
-            default: /* int, time */
-                same[k] = v->i64[i] == v->i64[j];
-                break;
-        }
-    }
+    for (size_t k = 1; k < n; k++)
+        if (same[k]) same[k] = query__rows_same(v, t, sel[k], sel[k - 1]);
 }
 
 static int find_groups(qhagg *h, const query_vec *keys, const uint32_t *sel, size_t n,

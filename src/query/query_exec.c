@@ -360,6 +360,30 @@ static size_t sb_put_rows(sortbuf *sb, size_t c, size_t at, const query_vec *v, 
     }
 }
 
+/* Non-NULL values a[i] and b[j] of an array of type t (as vec_data gives it): -1, 0 or 1.
+ * Booleans compare as 0/1 whatever their byte; NaN sorts above every number (PostgreSQL). */
+static int value_cmp(qtype t, const void *a, size_t i, const void *b, size_t j) {
+    switch (t) {
+        case QT_BOOL:
+            return (int)(((const uint8_t *)a)[i] != 0) - (int)(((const uint8_t *)b)[j] != 0);
+        case QT_UINT: {
+            uint64_t x = ((const uint64_t *)a)[i], y = ((const uint64_t *)b)[j];
+            return x < y ? -1 : x > y;
+        }
+        case QT_FLOAT: {
+            double x = ((const double *)a)[i], y = ((const double *)b)[j];
+            bool nx = x != x, ny = y != y;
+            return nx || ny ? (int)nx - (int)ny : x < y ? -1 : x > y;
+        }
+        case QT_STRING:
+            return sv_cmp(((const str_view *)a)[i], ((const str_view *)b)[j]);
+        default: {
+            int64_t x = ((const int64_t *)a)[i], y = ((const int64_t *)b)[j];
+            return x < y ? -1 : x > y;
+        }
+    }
+}
+
 /* Row at slot x before (-1) or after (1) the row at slot y in the output order. */
 static int slot_cmp(const sortbuf *sb, uint32_t x, uint32_t y) {
     for (size_t k = 0; k < sb->n_keys; k++) {
@@ -370,37 +394,7 @@ static int slot_cmp(const sortbuf *sb, uint32_t x, uint32_t y) {
             if (vx == vy) continue;
             return !vx ? (key->nulls_first ? -1 : 1) : (key->nulls_first ? 1 : -1);
         }
-        int r = 0;
-        switch (sb->cols[c].type) {
-            case QT_BOOL: {
-                const uint8_t *d = sb->data[c];
-                r = (int)d[x] - (int)d[y];
-                break;
-            }
-            case QT_UINT: {
-                const uint64_t *d = sb->data[c];
-                r = d[x] < d[y] ? -1 : d[x] > d[y];
-                break;
-            }
-            case QT_FLOAT: { /* NaN sorts above every number (PostgreSQL) */
-                const double *d = sb->data[c];
-                double a = d[x], b = d[y];
-                bool na = a != a, nb = b != b;
-                r = na || nb ? (int)na - (int)nb : a < b ? -1 : a > b;
-                break;
-            }
-            case QT_STRING: {
-                const str_view *d = sb->data[c];
-                r = sv_cmp(d[x], d[y]);
-                r = r < 0 ? -1 : r > 0;
-                break;
-            }
-            default: {
-                const int64_t *d = sb->data[c];
-                r = d[x] < d[y] ? -1 : d[x] > d[y];
-                break;
-            }
-        }
+        int r = value_cmp(sb->cols[c].type, sb->data[c], x, sb->data[c], y);
         if (r) return key->desc ? -r : r;
     }
     return sb->seq[x] < sb->seq[y] ? -1 : sb->seq[x] > sb->seq[y];
@@ -647,24 +641,6 @@ static void sb_restring(sortbuf *sb) {
     sb->strings = fresh;
 }
 
-/* Value of key column c equal in rows i and j of the batch (NULLs equal each other). */
-static bool batch_key_eq(const sortbuf *sb, const query_batch *b, uint32_t c, uint32_t i,
-                         uint32_t j) {
-    const query_vec *v = &b->cols[c];
-    qtype t = sb->cols[c].type;
-    const void *src = vec_data(v, t);
-    bool vi = src && (!v->valid || v->valid[i]), vj = src && (!v->valid || v->valid[j]);
-    if (!vi || !vj) return vi == vj;
-    switch (t) {
-        case QT_STRING:
-            return sv_eq(v->str[i], v->str[j]);
-        case QT_BOOL:
-            return (v->b[i] != 0) == (v->b[j] != 0);
-        default: /* 8-byte values: equal bits (a float NaN never repeats a partition) */
-            return ((const int64_t *)src)[i] == ((const int64_t *)src)[j];
-    }
-}
-
 /* Row i before (-1) or after (1) row j of the batch in the sort order, 0 if the keys tie. */
 static int batch_cmp(const sortbuf *sb, const query_batch *b, uint32_t i, uint32_t j) {
     for (size_t k = 0; k < sb->n_keys; k++) {
@@ -677,30 +653,7 @@ static int batch_cmp(const sortbuf *sb, const query_batch *b, uint32_t i, uint32
             if (vi == vj) continue;
             return !vi ? (key->nulls_first ? -1 : 1) : (key->nulls_first ? 1 : -1);
         }
-        int r;
-        switch (t) {
-            case QT_BOOL:
-                r = (int)(v->b[i] != 0) - (int)(v->b[j] != 0);
-                break;
-            case QT_UINT:
-                r = v->u64[i] < v->u64[j] ? -1 : v->u64[i] > v->u64[j];
-                break;
-            case QT_FLOAT: {
-                double x = v->f64[i], y = v->f64[j];
-                bool nx = x != x, ny = y != y;
-                r = nx || ny ? (int)nx - (int)ny : x < y ? -1 : x > y;
-                break;
-            }
-            case QT_STRING:
-                r = sv_cmp(v->str[i], v->str[j]);
-                r = r < 0 ? -1 : r > 0;
-                break;
-            default: {
-                const int64_t *d = src;
-                r = d[i] < d[j] ? -1 : d[i] > d[j];
-                break;
-            }
-        }
+        int r = value_cmp(t, src, i, src, j);
         if (r) return key->desc ? -r : r;
     }
     return 0;
@@ -791,8 +744,10 @@ static void sort_part_rows(sortbuf *sb, const query_batch *b, const uint32_t *se
         uint32_t best = sel[k];
         for (; e < n; e++) {
             bool same = true;
-            for (size_t j = 0; j < sb->part_n && same; j++)
-                same = batch_key_eq(sb, b, sb->keys[j].col, sel[k], sel[e]);
+            for (size_t j = 0; j < sb->part_n && same; j++) {
+                uint32_t c = sb->keys[j].col;
+                same = query__rows_same(&b->cols[c], sb->cols[c].type, sel[k], sel[e]);
+            }
             if (!same) break;
             if (sb->part_keep == 1 && batch_cmp(sb, b, sel[e], best) < 0) best = sel[e];
         }

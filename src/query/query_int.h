@@ -765,6 +765,27 @@ int query__exec(qctx *q, const qplan *root, qfmt *f);
 
 /* Evaluate p over the rows in[0..n_in) of batch b; the TRUE rows go to out (capacity n_in),
  * in ascending order (invariant 3). Returns their number. Scratch comes from `scratch`. */
+/* Rows i and j of v (type t) hold the same value, or are both NULL (a vector without data is
+ * all NULL). Numbers compare by their bits, so this finds runs of one group or partition, not
+ * SQL equality (-0.0 and 0.0 differ here; callers that merge such keys do it by hashing). */
+static inline bool query__rows_same(const query_vec *v, qtype t, uint32_t i, uint32_t j) {
+    const void *d = t == QT_STRING  ? (const void *)v->str
+                    : t == QT_BOOL  ? (const void *)v->b
+                    : t == QT_UINT  ? (const void *)v->u64
+                    : t == QT_FLOAT ? (const void *)v->f64
+                                    : (const void *)v->i64;
+    bool vi = d && (!v->valid || v->valid[i]), vj = d && (!v->valid || v->valid[j]);
+    if (!vi || !vj) return vi == vj;
+    switch (t) {
+        case QT_STRING:
+            return sv_eq(v->str[i], v->str[j]);
+        case QT_BOOL:
+            return (v->b[i] != 0) == (v->b[j] != 0);
+        default: /* 8-byte values */
+            return ((const uint64_t *)d)[i] == ((const uint64_t *)d)[j];
+    }
+}
+
 size_t query__pred_eval(const qpred *p, const query_batch *b, const uint32_t *in, size_t n_in,
                         uint32_t *out, arena *scratch);
 

@@ -114,12 +114,6 @@ static void parse(const char *p, size_t len, data *d) {
     }
 }
 
-static int sv_cmp(str_view a, str_view b) {
-    size_t m = a.n < b.n ? a.n : b.n;
-    int c = memcmp(a.p, b.p, m);
-    return c ? c : (a.n < b.n ? -1 : a.n > b.n);
-}
-
 static const data *g_d;
 
 static int series_cmp(const void *a, const void *b) {

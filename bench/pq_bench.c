@@ -2,6 +2,7 @@
  *
  * pq_bench FILE.lp [--levels 1,3,...] [--codec zstd|snappy|none] [--v2] [--page-bytes N]
  *                  [--page-rows N] [--row-group-rows N] [--out OUT.parquet] [--reps N]
+ *                  [--series] [--tail-rows N]
  *
  * Parquet writer/reader throughput and size on a line-protocol file (the TSBS cpu-only day:
  * 864,000 rows, 10 tags, 10 float fields, 8,640,000 field values). The file is parsed into
@@ -229,6 +230,7 @@ int main(int argc, char **argv) {
     pq_writer_opts o;
     pq_writer_opts_init(&o);
     int reps = 1;
+    bool series = false; /* series-aligned pages, as the persister writes them */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--levels") && v)
@@ -244,6 +246,10 @@ int main(int argc, char **argv) {
             o.page_bytes = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--page-rows") && v)
             o.page_rows = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--series"))
+            series = true;
+        else if (!strcmp(a, "--tail-rows") && v)
+            o.tail_rows = strtoull(v, NULL, 10), series = true, i++;
         else if (!strcmp(a, "--row-group-rows") && v)
             o.row_group_rows = strtoull(v, NULL, 10), i++;
         else if (!strcmp(a, "--out") && v)
@@ -254,7 +260,8 @@ int main(int argc, char **argv) {
             path = a;
         else
             die("usage: pq_bench FILE.lp [--levels 1,3] [--codec zstd|snappy|none] [--v2] "
-                "[--page-bytes N] [--page-rows N] [--row-group-rows N] [--out F] [--reps N]");
+                "[--page-bytes N] [--page-rows N] [--row-group-rows N] [--out F] [--reps N] "
+                "[--series] [--tail-rows N]");
     }
     if (!path) path = "/tmp/silt-bench/data/cpu_h100_1d_s123_t1451606400.lp";
     int fd = open(path, O_RDONLY);
@@ -273,6 +280,7 @@ int main(int argc, char **argv) {
     uint32_t *order = sort_rows(&d);
     double t2 = now_s();
     size_t n = d.n, nt = d.n_tags, nf = d.n_fields, nc = nt + 1 + nf;
+    if (series) o.series_cols = nt;
     uint64_t n_values = (uint64_t)n * nf;
     printf(
         "input %s: %zu rows, %zu tags, %zu fields, %llu field values; parse %.2f s, sort %.2f s\n",

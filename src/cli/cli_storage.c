@@ -60,5 +60,6 @@ pq_writer_opts cli_parquet_opts(const silt_conf *c) {
     po.row_group_rows = c->parquet_row_group_rows;
     po.page_bytes = c->parquet_page_size;
     po.page_rows = c->parquet_page_rows;
+    po.tail_rows = c->parquet_tail_rows;
     return po;
 }

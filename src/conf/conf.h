@@ -51,6 +51,7 @@ typedef struct silt_conf {
     uint64_t parquet_row_group_rows;
     uint64_t parquet_page_size;
     uint64_t parquet_page_rows;
+    uint64_t parquet_tail_rows;
     uint64_t parquet_zstd_level;
 } silt_conf;
 

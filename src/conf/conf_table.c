@@ -91,6 +91,10 @@ const conf_def conf_table[] = {
      NULL,
      "Most rows in one Parquet data page (0: no limit); small pages let queries skip by the "
      "page index"},
+    {"parquet-tail-rows", CONF_UINT, "512", 0, 1ull << 20, "rows", false, F(parquet_tail_rows),
+     NULL,
+     "The newest rows of each series (of at least twice as many rows) get Parquet pages of their "
+     "own, so last-point and recent-window queries decode only them (0: off)"},
 };
 #undef F
 const size_t conf_table_len = sizeof conf_table / sizeof conf_table[0];

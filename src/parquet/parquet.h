@@ -59,12 +59,23 @@ typedef struct pq_writer_opts {
                             * limit). Small pages let readers skip by the page index; when
                             * every column's pages are cut by rows, they align across
                             * columns. */
-    bool data_page_v2;     /* default false: v1 pages */
+    /* Series-aligned pages. The first series_cols columns identify a series (the leading
+     * columns of the sort key): a page ends where the series changes once it holds at least
+     * PQ_SERIES_PAGE_MIN_ROWS rows (page_rows / 4 + 1 if less), so that pages of a long series hold that series alone
+     * and their statistics say so; and the last tail_rows rows of every series of at least
+     * 2 * tail_rows rows are a page of their own, so that the newest points of each series
+     * (last-point and recent-window queries) are read without decoding the rest. Both
+     * apply to every column alike, so pages stay aligned across columns. Default 0: off. */
+    size_t series_cols;
+    size_t tail_rows;
+    bool data_page_v2; /* default false: v1 pages */
     const pq_kv *kv;       /* key/value metadata, copied */
     size_t n_kv;
     const char *created_by; /* default "silt version X (build ...)" */
     size_t dict_bytes;      /* PLAIN size limit of a dictionary page; default 1 MiB */
 } pq_writer_opts;
+
+#define PQ_SERIES_PAGE_MIN_ROWS 1024
 
 /* Fill *o with the defaults above (zstd level 3, ZSTD, ...). A zeroed pq_writer_opts means
  * the same except for `codec`, whose zero value is PQ_UNCOMPRESSED, and `page_rows`, whose

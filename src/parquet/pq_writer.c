@@ -108,6 +108,8 @@ struct pq_writer {
     wrg *rgs;
     size_t n_rgs, cap_rgs;
     pq_codec_ctx *codec;
+    size_t *fcuts; /* the current row group's series page cuts (rows, ascending) */
+    size_t n_fcuts, cap_fcuts;
     /* scratch */
     buf vals, raw, comp, alt, hdr;
     int64_t *t64;
@@ -172,6 +174,7 @@ void pq_writer_abort(pq_writer *w) {
         free(w->rgs[g].cols);
     }
     free(w->rgs);
+    free(w->fcuts);
     for (size_t i = 0; i < w->n_kv; i++) {
         free((char *)w->kv[i].key);
         free((char *)w->kv[i].value);
@@ -797,15 +800,78 @@ static size_t emit_page(pq_writer *w, const page_desc *d, const buf *body) {
     return w->hdr.len;
 }
 
+/* Do rows i and j of the buffered row group belong to one series (equal in the first
+ * series_cols columns)? Interned strings compare by index. */
+static bool same_series(const pq_writer *w, size_t i, size_t j) {
+    for (size_t k = 0; k < w->o.series_cols && k < w->n_cols; k++) {
+        const pq_wcol *c = &w->cols[k];
+        bool vi = !c->valid || c->valid[i], vj = !c->valid || c->valid[j];
+        if (vi != vj) return false;
+        if (!vi) continue;
+        switch (c->def.type) {
+            case PQ_STRING:
+                if (c->idx[i] != c->idx[j]) return false;
+                break;
+            case PQ_BOOL:
+                if (c->b[i] != c->b[j]) return false;
+                break;
+            default:
+                if (c->v64[i] != c->v64[j]) return false;
+        }
+    }
+    return true;
+}
+
+static void fcut_add(pq_writer *w, size_t row) {
+    if (row == 0 || row >= w->rows || (w->n_fcuts && w->fcuts[w->n_fcuts - 1] >= row)) return;
+    XGROW(w->fcuts, w->cap_fcuts, w->n_fcuts + 1);
+    w->fcuts[w->n_fcuts++] = row;
+}
+
+/* The series page cuts of the buffered row group (pq_writer_opts.series_cols, tail_rows),
+ * shared by every column. */
+static void plan_series_cuts(pq_writer *w) {
+    w->n_fcuts = 0;
+    if (!w->o.series_cols || w->rows < 2) return;
+    size_t tail = w->o.tail_rows, page_start = 0, s = 0;
+    size_t min_rows = PQ_SERIES_PAGE_MIN_ROWS; /* smaller pages only when page_rows is small */
+    if (w->o.page_rows && w->o.page_rows / 4 < min_rows) min_rows = w->o.page_rows / 4 + 1;
+    while (s < w->rows) {
+        size_t e = s + 1;
+        while (e < w->rows && same_series(w, e - 1, e)) e++;
+        /* series [s, e) */
+        bool tailed = tail && e - s >= 2 * tail;
+        if (s > page_start && s - page_start >= min_rows) {
+            fcut_add(w, s);
+            page_start = s;
+        }
+        if (tailed) {
+            fcut_add(w, e - tail);
+            fcut_add(w, e);
+            page_start = e;
+        }
+        s = e;
+    }
+}
+
 /* Row boundaries of the pages of a chunk: a page ends when the PLAIN size of its rows reaches
- * page_bytes or it holds page_rows rows (invariant (1)). */
+ * page_bytes, it holds page_rows rows, or at a series cut (invariant (1)). */
 static size_t plan_pages(const pq_writer *w, const pq_wcol *c, size_t **cuts) {
-    size_t n = c->n, cap = 16, k = 0;
+    size_t n = c->n, cap = 16, k = 0, fi = 0;
     size_t *v = xmalloc(cap * sizeof *v);
     uint64_t limit = (uint64_t)w->o.page_bytes * 8, acc = 0;
     size_t start = 0;
     size_t max_rows = w->o.page_rows && w->o.page_rows < INT32_MAX ? w->o.page_rows : INT32_MAX;
     for (size_t i = 0; i < n; i++) {
+        if (fi < w->n_fcuts && w->fcuts[fi] == i) {
+            fi++;
+            if (i > start) {
+                if (k == cap) v = xrealloc(v, (cap *= 2) * sizeof *v);
+                v[k++] = i;
+                start = i;
+                acc = 0;
+            }
+        }
         uint64_t bits = c->def.optional ? 1 : 0;
         if (!c->valid || c->valid[i]) {
             switch (c->def.type) {
@@ -1070,6 +1136,7 @@ static int flush_row_group(pq_writer *w, silt_err *err) {
     size_t est = 0;
     for (size_t c = 0; c < w->n_cols; c++) est += w->rows * 9 + 4096;
     if (est <= ((size_t)1 << 30)) buf_reserve(&w->body, est);
+    plan_series_cuts(w);
     for (size_t c = 0; c < w->n_cols; c++) {
         int rc = write_chunk(w, &w->cols[c], &g->cols[c], err);
         if (rc) return rc;

@@ -123,7 +123,23 @@ typedef struct query_scan_req {
      * the right validity; a Parquet file answers such a column from its statistics when the
      * chunk has no NULLs, without decoding it. */
     const bool *count_only;
+    /* Per-series top-k (InfluxQL's GROUP BY <tags> ORDER BY time [DESC] LIMIT k), or NULL:
+     * only the k newest (desc) or oldest rows of each distinct value of the tag columns at
+     * scan positions topk->keys are wanted, and a row in [t_min, t_max] passes the query's
+     * filter when any column at positions topk->any_of is not NULL (always, if there are
+     * none). A source may leave out rows it can prove are not among those k, and must
+     * deliver every row that may be. */
+    const struct query_topk_hint *topk;
 } query_scan_req;
+
+typedef struct query_topk_hint {
+    const size_t *keys; /* scan positions of tag columns */
+    size_t n_keys;
+    uint64_t k;
+    bool desc;
+    const size_t *any_of; /* scan positions */
+    size_t n_any_of;
+} query_topk_hint;
 
 enum { QUERY_SCAN_CONTINUE = 0, QUERY_SCAN_STOP = 1 };
 

@@ -71,6 +71,7 @@ struct qhagg {
     uint32_t *lead; /* positions of the rows that start a run of equal keys */
     uint32_t *lsel; /* their row indices */
     size_t cap_batch;
+    size_t zero_gids; /* without keys: gids[0..zero_gids) are 0 */
 };
 
 static size_t tsize(qtype t) {
@@ -382,6 +383,15 @@ static int find_groups(qhagg *h, const query_vec *keys, const uint32_t *sel, siz
     uint64_t *hs = h->hashes;
     for (size_t k = 0; k < n_lead; k++) hs[k] = 0x8445d61a4e774912ull;
     for (size_t c = 0; c < h->n_keys; c++) hash_column(&keys[c], h->ktype[c], lsel, n_lead, hs);
+    /* mix() carries low bits only upward, and slots are picked by the low bits: fold the high
+     * bits down (time buckets are multiples of 2^11 ns and more, and would all share their
+     * low bits: one long probe chain) */
+    for (size_t k = 0; k < n_lead; k++) {
+        uint64_t x = hs[k];
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
+        hs[k] = x ^ (x >> 29);
+    }
     for (size_t l = 0; l < n_lead; l++) {
         size_t k = lead[l];
         if (h->n_groups * 2 >= h->n_slots) {
@@ -639,10 +649,17 @@ static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok, 
     const uint8_t *valid = v ? v->valid : NULL;
     switch (c->def->kind) {
         case QAGG_COUNT_STAR:
-            for (size_t k = 0; k < n; k++) c->cnt[gids[k]]++;
-            return SILT_OK;
         case QAGG_COUNT:
-            EACH_VALID(c->cnt[g]++);
+            if (h->n_keys == 0) { /* one group: count the batch at once */
+                int64_t cnt = (int64_t)n;
+                if (valid && c->def->kind == QAGG_COUNT)
+                    for (size_t k = 0; k < n; k++) cnt -= !valid[sel[k]];
+                c->cnt[0] += cnt;
+            } else if (valid && c->def->kind == QAGG_COUNT) {
+                EACH_VALID(c->cnt[g]++);
+            } else {
+                for (size_t k = 0; k < n; k++) c->cnt[gids[k]]++;
+            }
             return SILT_OK;
         case QAGG_SUM:
             if (c->def->type == QT_FLOAT) {
@@ -750,8 +767,11 @@ int query__hagg_add(qhagg *h, const query_vec *keys, const query_vec *args, cons
         h->lsel = xrealloc(h->lsel, n * sizeof *h->lsel);
         h->cap_batch = n;
     }
-    if (h->n_keys == 0) {
-        memset(h->gids, 0, n * sizeof *h->gids);
+    if (h->n_keys == 0) { /* one group: gids stay 0 once written */
+        if (n > h->zero_gids) {
+            memset(h->gids + h->zero_gids, 0, (n - h->zero_gids) * sizeof *h->gids);
+            h->zero_gids = n;
+        }
     } else {
         int rc = find_groups(h, keys, sel, n, err);
         if (rc < 0) return rc;

@@ -547,6 +547,8 @@ typedef struct qrun {
     arena batch;       /* per-batch scratch, reset between scan batches */
     arena emit;        /* per-chunk scratch of blocking stages' output */
     size_t sort_guard; /* sort buffer bytes that prove the result is too big */
+    uint32_t *ident;   /* 0, 1, 2, ...: every scan batch's selection (stages never write it) */
+    size_t n_ident;
     int rc;
 } qrun;
 
@@ -894,9 +896,12 @@ static int on_batch(void *arg, const query_batch *b) {
     }
     arena_reset(&r->batch);
     size_t n = b->n_rows;
-    uint32_t *sel = arena_alloc(&r->batch, n * sizeof *sel);
-    for (size_t i = 0; i < n; i++) sel[i] = (uint32_t)i;
-    int rc = push(r, 0, b, sel, n, &r->batch);
+    if (n > r->n_ident) {
+        r->ident = xrealloc(r->ident, n * sizeof *r->ident);
+        for (size_t i = r->n_ident; i < n; i++) r->ident[i] = (uint32_t)i;
+        r->n_ident = n;
+    }
+    int rc = push(r, 0, b, r->ident, n, &r->batch);
     if (rc < 0) r->rc = rc;
     return rc;
 }
@@ -1056,6 +1061,7 @@ static int run_leaf_scan(qrun *r, const qplan *scan) {
         .t_min = scan->u.scan.t_min,
         .t_max = scan->u.scan.t_max,
         .count_only = scan->u.scan.count_only,
+        .topk = scan->u.scan.topk,
     };
     query_tag_filter *filters;
     tag_match *ms;
@@ -1133,6 +1139,7 @@ int query__exec(qctx *q, const qplan *root, qfmt *f) {
         if (r.st[i].sb_init) sb_fini(&r.st[i].sb);
     }
     arena_fini(&r.batch);
+    free(r.ident);
     arena_fini(&r.emit);
     if (rc < 0) return rc;
     return query__fmt_end(f, q->err);

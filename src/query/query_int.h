@@ -610,6 +610,7 @@ struct qplan {
             const qpred *prune; /* the filter's predicate, whose tag conjuncts become the
                                  * scan request's tag filters; NULL if none */
             bool *count_only;   /* per scan position, or NULL: see query_scan_req */
+            const query_topk_hint *topk; /* or NULL: see query_scan_req */
         } scan;
         struct {
             qpred *pred; /* fast column-vs-constant part; NULL if none */

@@ -159,6 +159,7 @@ static int merge_group(query_part **grp, size_t n, const query_table *t, const q
     preq.col_idx = m.need;
     preq.n_cols = m.n_need;
     preq.count_only = NULL; /* the merge reads tag and time values */
+    preq.topk = NULL;       /* and the rows that a later part overwrites */
     for (size_t p = 0; p < n && !rc; p++) rc = grp[p]->scan(grp[p], t, &preq, merge_batch, &m, err);
     /* emit in batches, request columns only */
     query_vec *vecs = xcalloc(req->n_cols ? req->n_cols : 1, sizeof *vecs);

@@ -2495,6 +2495,61 @@ static bool *count_only_cols(qctx *q, const qplan *scan, const qplan *below, con
     return any ? used : NULL;
 }
 
+/* The scan column of sort key k when the sort's input is a projection of the scan whose
+ * column there is a bare scan column; -1 otherwise. */
+static int64_t key_scan_pos(const outs *o, const qsort_key *k) {
+    const qbx *e = k->col < o->n ? o->v[k->col].expr : NULL;
+    return e && e->kind == QB_COL ? (int64_t)e->col : -1;
+}
+
+/* InfluxQL's per-series LIMIT over raw rows (qstmt's partition hint) lets the scan skip rows
+ * that cannot be among the first part_limit of their series (query_scan_req.topk), when the
+ * partition keys are tag columns followed by time, and the filter holds nothing but a time
+ * range (exactly [t_min, t_max]) and "one of these columns is not NULL". NULL otherwise. */
+static const query_topk_hint *topk_hint(qctx *q, const qstmt *st, const qplan *scan,
+                                        const qpred *pred, const outs *o, const qsort_key *keys,
+                                        int64_t tpos) {
+    size_t np = st->n_part_keys;
+    if (!np || np >= st->n_order || st->part_limit <= 0 || tpos < 0) return NULL;
+    size_t *kp = arena_alloc(&q->arena, np * sizeof *kp);
+    for (size_t i = 0; i < np; i++) {
+        int64_t pos = key_scan_pos(o, &keys[i]);
+        if (pos < 0 || scan->u.scan.tbl->cols[scan->u.scan.col_idx[pos]].kind != QCOL_TAG)
+            return NULL;
+        kp[i] = (size_t)pos;
+    }
+    if (key_scan_pos(o, &keys[np]) != tpos) return NULL;
+    const qpred *const *conj = &pred;
+    size_t n_conj = pred ? 1 : 0;
+    if (pred && pred->kind == QP_AND) {
+        conj = (const qpred *const *)pred->kids;
+        n_conj = pred->n_kids;
+    }
+    size_t *any = NULL, n_any = 0;
+    for (size_t i = 0; i < n_conj; i++) {
+        const qpred *c = conj[i];
+        if (c->kind == QP_CMP && (int64_t)c->col == tpos && c->kernel == QK_I64 &&
+            (c->op == QOP_EQ || c->op == QOP_LT || c->op == QOP_LE || c->op == QOP_GT ||
+             c->op == QOP_GE))
+            continue; /* in [t_min, t_max] */
+        if (any) return NULL;
+        const qpred *const *leaves = &c;
+        size_t nl = 1;
+        if (c->kind == QP_OR) {
+            leaves = (const qpred *const *)c->kids;
+            nl = c->n_kids;
+        }
+        any = arena_alloc(&q->arena, (nl ? nl : 1) * sizeof *any);
+        for (size_t j = 0; j < nl; j++) {
+            if (leaves[j]->kind != QP_NOT_NULL) return NULL;
+            any[n_any++] = leaves[j]->col;
+        }
+    }
+    query_topk_hint *h = arena_alloc(&q->arena, sizeof *h);
+    *h = (query_topk_hint){kp, np, (uint64_t)st->part_limit, keys[np].desc, any, n_any};
+    return h;
+}
+
 static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     /* FROM table | iox.table (a scan) or a system table (a Values leaf; q->tbl describes it
      * but is not the source's, so have_tbl stays false) */
@@ -2682,6 +2737,10 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         if (st->n_part_keys && st->n_part_keys < st->n_order && st->part_limit > 0) {
             s->u.sort.n_part_keys = st->n_part_keys;
             s->u.sort.part_limit = st->part_limit;
+            if (!is_agg && !st->distinct && !is_sys && !n_wexprs && pr && s->input == pr && (pr->input == scan || pr->input->input == scan)) {
+                int64_t tpos = tcol >= 0 && b.pos_of[tcol] >= 0 ? b.pos_of[tcol] : -1;
+                scan->u.scan.topk = topk_hint(q, st, scan, pred, &o, keys, tpos);
+            }
         }
         top = s;
     }

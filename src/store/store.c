@@ -387,6 +387,185 @@ static int tag_prune(pq_reader *r, size_t rg, const query_table *t, const query_
     return SILT_OK;
 }
 
+/* ------------------------------------------------------------------ per-series top-k */
+
+/* A run of rows of one row group inside one page of every column topk_prune looks at. */
+typedef struct tk_seg {
+    uint64_t lo, hi;
+    const pq_stat *key[8]; /* the page statistics of each key column (min == max: the key) */
+    int64_t tmin, tmax;
+    bool known;   /* one key value throughout, time bounds known, inside the ranges */
+    bool certain; /* and every row is in [t_min, t_max] and passes the filter */
+    bool drop;
+} tk_seg;
+
+
+static int tk_key_cmp(const tk_seg *a, const tk_seg *b, size_t nk) {
+    for (size_t i = 0; i < nk; i++) {
+        int c = sv_cmp(a->key[i]->min_str, b->key[i]->min_str);
+        if (c) return c;
+    }
+    return 0;
+}
+
+/* The page of (pages, np) holding row `row`, searching on from *at (rows ascend). */
+static const pq_page_info *tk_page(const pq_page_info *pages, size_t np, size_t *at, uint64_t row) {
+    while (*at < np && pages[*at].first_row + pages[*at].n_rows <= row) (*at)++;
+    return *at < np && pages[*at].first_row <= row ? &pages[*at] : NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* query_scan_req.topk: leave out of *v the rows of row group rg that cannot be among the
+ * first k rows (by time, newest first when desc) of their series. The page index says, for
+ * a run of rows, which series it holds (a key column page whose min equals its max, without
+ * NULLs), its time bounds, and whether some column of any_of has no NULL in it (every row
+ * then passes the filter). Per series, once runs that certainly pass hold k rows at or after
+ * (desc) time c, a run whose newest row is older than c holds none of the first k. The
+ * persister writes series-aligned pages with the newest rows of each series in a page of
+ * their own (pq_writer_opts.tail_rows), so a last-point query decodes only those. */
+static void topk_prune(pq_reader *r, size_t rg, int tcol, const int *pcol,
+                       const query_scan_req *req, row_range **v, size_t *n) {
+    const query_topk_hint *h = req->topk;
+    size_t nk = h->n_keys;
+    if (!*n || nk == 0 || nk > 8 || tcol < 0) return;
+    size_t nc = nk + 1 + h->n_any_of;
+    const pq_page_info **pages = xcalloc(nc, sizeof *pages);
+    size_t *np = xcalloc(nc, sizeof *np), *at = xcalloc(nc, sizeof *at);
+    uint64_t *bnd = NULL;
+    size_t n_bnd = 0, cap_bnd = 0;
+    tk_seg *segs = NULL;
+    size_t n_segs = 0;
+    uint32_t *order = NULL;
+    row_range *out = NULL;
+    for (size_t c = 0; c < nc; c++) {
+        int pc = c < nk ? pcol[h->keys[c]] : c == nk ? tcol : pcol[h->any_of[c - nk - 1]];
+        if (pc < 0 || !pq_reader_pages(r, rg, (size_t)pc, &pages[c], &np[c])) {
+            if (c <= nk) goto done; /* no key or time statistics: nothing to prove */
+            np[c] = 0;              /* an any_of column that cannot vouch for its rows */
+            continue;
+        }
+        for (size_t i = 0; i < np[c]; i++) {
+            XGROW(bnd, cap_bnd, n_bnd + 1);
+            bnd[n_bnd++] = pages[c][i].first_row;
+        }
+    }
+    uint64_t rows = pq_reader_row_group_rows(r, rg);
+    XGROW(bnd, cap_bnd, n_bnd + 1);
+    bnd[n_bnd++] = rows;
+    qsort(bnd, n_bnd, sizeof *bnd, cmp_u64);
+    segs = xcalloc(n_bnd, sizeof *segs);
+    size_t ri = 0;
+    for (size_t b = 0; b + 1 < n_bnd; b++) {
+        uint64_t lo = bnd[b], hi = bnd[b + 1];
+        if (lo == hi) continue;
+        tk_seg *sg = &segs[n_segs++];
+        sg->lo = lo;
+        sg->hi = hi;
+        while (ri < *n && (*v)[ri].hi <= lo) ri++;
+        bool inside = ri < *n && (*v)[ri].lo <= lo && hi <= (*v)[ri].hi;
+        bool known = inside;
+        for (size_t c = 0; c < nk && known; c++) {
+            const pq_page_info *pg = tk_page(pages[c], np[c], &at[c], lo);
+            known = pg && pg->first_row + pg->n_rows >= hi && pg->stat.has_min_max &&
+                    pg->stat.has_null_count && pg->stat.null_count == 0 &&
+                    sv_eq(pg->stat.min_str, pg->stat.max_str);
+            if (known) sg->key[c] = &pg->stat;
+        }
+        const pq_page_info *tp = known ? tk_page(pages[nk], np[nk], &at[nk], lo) : NULL;
+        if (!tp || tp->first_row + tp->n_rows < hi || !tp->stat.has_min_max) continue;
+        sg->known = true;
+        sg->tmin = tp->stat.min.i64;
+        sg->tmax = tp->stat.max.i64;
+        bool passes = h->n_any_of == 0;
+        for (size_t c = nk + 1; c < nc && !passes; c++) {
+            const pq_page_info *pg = tk_page(pages[c], np[c], &at[c], lo);
+            passes = pg && pg->first_row + pg->n_rows >= hi && pg->stat.has_null_count &&
+                     pg->stat.null_count == 0;
+        }
+        sg->certain = passes && sg->tmin >= req->t_min && sg->tmax <= req->t_max;
+    }
+    /* per series (segments sorted by key, then by time toward the wanted end) */
+    order = xmalloc((n_segs ? n_segs : 1) * sizeof *order);
+    size_t n_known = 0;
+    for (size_t i = 0; i < n_segs; i++)
+        if (segs[i].known) order[n_known++] = (uint32_t)i;
+    for (size_t i = 1; i < n_known; i++) { /* insertion sort: few segments, mostly in order */
+        uint32_t x = order[i];
+        size_t j = i;
+        for (; j > 0; j--) {
+            const tk_seg *a = &segs[order[j - 1]], *b = &segs[x];
+            int c = tk_key_cmp(a, b, nk);
+            if (!c) c = h->desc ? (a->tmin < b->tmin) - (a->tmin > b->tmin)
+                                : (a->tmax > b->tmax) - (a->tmax < b->tmax);
+            if (c <= 0) break;
+            order[j] = order[j - 1];
+        }
+        order[j] = x;
+    }
+    bool any_drop = false;
+    for (size_t g = 0; g < n_known;) {
+        size_t e = g + 1;
+        while (e < n_known && !tk_key_cmp(&segs[order[g]], &segs[order[e]], nk)) e++;
+        uint64_t have = 0;
+        bool cut = false;
+        int64_t cutoff = 0;
+        for (size_t i = g; i < e && !cut; i++) {
+            const tk_seg *sg = &segs[order[i]];
+            if (!sg->certain) continue;
+            have += sg->hi - sg->lo;
+            if (have >= h->k) cut = true, cutoff = h->desc ? sg->tmin : sg->tmax;
+        }
+        for (size_t i = g; i < e && cut; i++) {
+            tk_seg *sg = &segs[order[i]];
+            sg->drop = h->desc ? sg->tmax < cutoff : sg->tmin > cutoff;
+            any_drop |= sg->drop;
+        }
+        g = e;
+    }
+    if (!any_drop) goto done;
+    /* *v minus the dropped segments */
+    size_t n_out = 0, cap_out = 0, si = 0;
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t lo = (*v)[i].lo, hi = (*v)[i].hi;
+        while (lo < hi) {
+            while (si < n_segs && segs[si].hi <= lo) si++;
+            uint64_t end = hi;
+            bool keep = true;
+            if (si < n_segs && segs[si].lo <= lo) {
+                keep = !segs[si].drop;
+                if (segs[si].hi < end) end = segs[si].hi;
+            } else if (si < n_segs && segs[si].lo < end) {
+                end = segs[si].lo;
+            }
+            if (keep) {
+                if (n_out && out[n_out - 1].hi == lo)
+                    out[n_out - 1].hi = end;
+                else {
+                    XGROW(out, cap_out, n_out + 1);
+                    out[n_out++] = (row_range){lo, end};
+                }
+            }
+            lo = end;
+        }
+    }
+    free(*v);
+    *v = out;
+    *n = n_out;
+    out = NULL;
+done:
+    free(out);
+    free(order);
+    free(segs);
+    free(bnd);
+    free(at);
+    free(np);
+    free(pages);
+}
+
 /* Rows decoded per column and read: bounded so the decoded vectors stay small and are
  * reused from read to read (a whole row group at once would touch fresh memory for every
  * value, and page faults cost more than the decoding). A multiple of the page row limit,
@@ -604,6 +783,7 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
         size_t n_ranges = time_ranges(r, rg, tcol, t_min, t_max, &ranges);
         for (size_t k = 0; k < req->n_filters && n_ranges && !rc; k++)
             rc = tag_prune(r, rg, t, &req->filters[k], &ranges, &n_ranges, &tagbuf, err);
+        if (req->topk && !req->n_filters) topk_prune(r, rg, tcol, pcol, req, &ranges, &n_ranges);
         n_ranges = split_ranges(&ranges, n_ranges);
         for (size_t ri = 0; ri < n_ranges; ri++) {
             XGROW(tasks, cap_tasks, n_tasks + 1);
@@ -1065,6 +1245,7 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
         pq_writer_opts po = st->pq;
         po.kv = kv;
         po.n_kv = 1;
+        po.series_cols = tc.n_tags; /* the sort key's tags: pages aligned to series */
         pq_writer *pw = NULL;
         buf data = {0};
         pq_vec *pv = xcalloc(tc.n, sizeof *pv);

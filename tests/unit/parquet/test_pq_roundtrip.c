@@ -256,6 +256,64 @@ static void test_pq_roundtrip_all_null_and_no_null_columns(void **state) {
     pqt_table_free(&t);
 }
 
+/* series_cols / tail_rows: pages end where the series (the leading key columns) changes once
+ * they hold PQ_SERIES_PAGE_MIN_ROWS rows, and the last tail_rows rows of every long enough
+ * series are a page of their own, on every column alike; the data reads back unchanged. */
+static void test_pq_series_aligned_pages(void **state) {
+    (void)state;
+    /* series of 3000, 5000, 100 x 11 (short: they share a page), 2200 rows; key (host, rack):
+     * the last series has the host of the one before it, in another rack */
+    size_t lens[14] = {3000, 5000};
+    for (int i = 2; i < 13; i++) lens[i] = 100;
+    lens[13] = 2200;
+    pqt_table t;
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < 14; i++) t.n += lens[i];
+    size_t host = pqt_add(&t, "host", PQ_STRING, true, true);
+    size_t rack = pqt_add(&t, "rack", PQ_STRING, true, true);
+    size_t v = pqt_add(&t, "v", PQ_DOUBLE, true, false);
+    size_t ts = pqt_add(&t, "time", PQ_TIMESTAMP_NS, false, false);
+    size_t row = 0;
+    for (int s = 0; s < 14; s++)
+        for (size_t i = 0; i < lens[s]; i++, row++) {
+            char name[16];
+            snprintf(name, sizeof name, "h%02d", s < 13 ? s : 12);
+            PQT_STR(&t, host)[row] = pqt_str(&t, "%s", name);
+            PQT_STR(&t, rack)[row] = pqt_str(&t, "%s", s == 13 ? "r2" : "r1");
+            PQT_F64(&t, v)[row] = (double)row * 0.5;
+            PQT_I64(&t, ts)[row] = (int64_t)i * 1000;
+        }
+    pq_writer_opts o = opts(PQ_ZSTD, false, 0, 0);
+    o.page_rows = 4096;
+    o.series_cols = 2;
+    o.tail_rows = 256;
+    buf out = {0};
+    roundtrip(&t, &o, 700, "series_pages.parquet", &out);
+    pq_reader *r;
+    silt_err err;
+    assert_int_equal(pq_reader_open(out.p, out.len, &r, &err), SILT_OK);
+    /* 0-2744 | 2744-3000 tail | 3000-7096 (page_rows) | 7096-7744 | 7744-8000 tail |
+     * the short series in one page 8000-9100 | 9100-11044 | 11044-11300 tail */
+    const uint64_t want[] = {0, 2744, 3000, 7096, 7744, 8000, 9100, 11044, 11300};
+    for (size_t c = 0; c < t.n_cols; c++) {
+        const pq_page_info *pg;
+        size_t np;
+        assert_true(pq_reader_pages(r, 0, c, &pg, &np));
+        assert_int_equal(np, 8);
+        for (size_t i = 0; i < np; i++) {
+            assert_int_equal(pg[i].first_row, want[i]);
+            assert_int_equal(pg[i].n_rows, want[i + 1] - want[i]);
+        }
+        if (c == host) { /* one host per page but in the shared one */
+            for (size_t i = 0; i < np; i++)
+                assert_int_equal(sv_eq(pg[i].stat.min_str, pg[i].stat.max_str), i != 5);
+        }
+    }
+    pq_reader_close(r);
+    buf_free(&out);
+    pqt_table_free(&t);
+}
+
 static void test_pq_roundtrip_extreme_values(void **state) {
     (void)state;
     pqt_table t;
@@ -764,6 +822,7 @@ int main(void) {
         cmocka_unit_test(test_pq_string_dictionary_only_where_it_pays),
         cmocka_unit_test(test_pq_byte_stream_split_chosen_and_not_chosen),
         cmocka_unit_test(test_pq_statistics_per_chunk_and_page),
+        cmocka_unit_test(test_pq_series_aligned_pages),
         cmocka_unit_test(test_pq_kv_created_by_and_describe),
         cmocka_unit_test(test_pq_empty_file_and_single_row),
         cmocka_unit_test(test_pq_writer_rejects_bad_input),

@@ -116,13 +116,114 @@ void buf_csv_field(buf *b, const char *s, size_t n) {
     buf_putc(b, '"');
 }
 
+/* The shortest decimal that reads back as v (1e-3 <= v < 2^53, v not a power of two), by exact integer arithmetic: Ryu's digit-removal loop (Adams, PLDI 2018) run on
+ * the interval of reals that round to v, scaled by 10^k and computed exactly in 128 bits
+ * instead of from Ryu's tables, which the range limit makes unnecessary. Writes the digits
+ * (no trailing zeros) to out and returns their count; *exp10 is the power of ten of the last
+ * digit. 0 when v is outside the range (the caller falls back to printf). */
+static int shortest_digits(double v, char out[24], int *exp10) {
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    uint64_t frac = bits & ((1ull << 52) - 1);
+    int bexp = (int)((bits >> 52) & 0x7ff);
+    if (bexp == 0 || bexp == 0x7ff || frac == 0) return 0; /* subnormal, inf/nan, 2^n */
+    int e2 = bexp - 1075; /* v = m2 * 2^e2 */
+    uint64_t m2 = frac | (1ull << 52);
+    if (e2 >= 0 || v < 1e-3) return 0;
+    int d = (int)floor(log10(v));
+    int k = 18 - d; /* v * 10^k >= 10^17 even when log10 rounded up to a power of ten */
+    if (k < 0 || k > 21) return 0;
+    unsigned __int128 p10 = 1;
+    for (int i = 0; i < k; i++) p10 *= 10;
+    /* the interval (mm, mp) around mv, all times 2^(e2-2) (the halfway points to the
+     * neighbours); mp < 2^55 and 10^21 < 2^70, so the products fit in 128 bits */
+    uint64_t mv = 4 * m2, mp = 4 * m2 + 2, mm = 4 * m2 - 2;
+    int s = 2 - e2;
+    unsigned __int128 V = mv * p10, H = mp * p10, L = mm * p10;
+    unsigned __int128 mask = ((unsigned __int128)1 << s) - 1;
+    unsigned __int128 vr = V >> s, vp = H >> s, vm = L >> s;
+    bool accept = (m2 & 1) == 0; /* the halfway points read as the even neighbour */
+    if (!accept && (H & mask) == 0) vp--;
+    /* Ryu's loop: vr, vp, vm are the floors of the scaled values; at least one digit goes
+     * (the interval is wider than 10 units: v * 10^k >= 10^17 and its width is more than
+     * v * 10^k / 2^53), so the digits below vr only decide ties through vr_tz */
+    int removed = 0, last = 0;
+    bool vr_tz = (V & mask) == 0, vm_tz = accept && (L & mask) == 0;
+    while (vp / 10 > vm / 10) {
+        vm_tz &= vm % 10 == 0;
+        vr_tz &= last == 0;
+        last = (int)(vr % 10);
+        vr /= 10;
+        vp /= 10;
+        vm /= 10;
+        removed++;
+    }
+    if (vm_tz) {
+        while (vm % 10 == 0 && vm > 0) {
+            vr_tz &= last == 0;
+            last = (int)(vr % 10);
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+    }
+    if (vr_tz && last == 5 && vr % 2 == 0) last = 4; /* exactly half: to even */
+    unsigned __int128 o = vr + ((vr == vm && (!accept || !vm_tz)) || last >= 5);
+    char tmp[48];
+    int n = 0;
+    while (o > 0) {
+        tmp[n++] = (char)('0' + (int)(o % 10));
+        o /= 10;
+    }
+    int e = removed - k;
+    int z = 0;
+    while (z < n - 1 && tmp[z] == '0') z++, e++; /* trailing zeros */
+    if (n - z > 17) return 0;
+    for (int i = 0; i < n - z; i++) out[i] = tmp[n - 1 - i];
+    *exp10 = e;
+    return n - z;
+}
+
+/* As printf("%.*g", prec, v) prints digits[0..n) * 10^exp10 (n <= prec, no trailing zeros). */
+static int format_g(char *tmp, bool neg, const char *dg, int n, int exp10, int prec) {
+    int x = exp10 + n - 1; /* the exponent of the first digit */
+    int k = 0;
+    if (neg) tmp[k++] = '-';
+    if (x < -4 || x >= prec) {
+        tmp[k++] = dg[0];
+        if (n > 1) {
+            tmp[k++] = '.';
+            for (int i = 1; i < n; i++) tmp[k++] = dg[i];
+        }
+        k += snprintf(tmp + k, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else if (x < 0) {
+        tmp[k++] = '0';
+        tmp[k++] = '.';
+        for (int i = 0; i < -x - 1; i++) tmp[k++] = '0';
+        for (int i = 0; i < n; i++) tmp[k++] = dg[i];
+    } else {
+        for (int i = 0; i <= x; i++) tmp[k++] = i < n ? dg[i] : '0';
+        if (n > x + 1) {
+            tmp[k++] = '.';
+            for (int i = x + 1; i < n; i++) tmp[k++] = dg[i];
+        }
+    }
+    return k;
+}
+
 void buf_put_double(buf *b, double v) {
     char tmp[40];
     int n = 0;
+    char dg[24];
+    int e10, nd;
     if (v == 0) {
         n = snprintf(tmp, sizeof tmp, signbit(v) ? "-0" : "0");
     } else if (fabs(v) < 1e15 && v == (double)(int64_t)v) { /* range first: no UB cast */
         n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    } else if (isfinite(v) && (nd = shortest_digits(fabs(v), dg, &e10)) > 0) {
+        /* what the loop below prints, without printf's and strtod's multi-precision work */
+        n = format_g(tmp, v < 0, dg, nd, e10, nd > 15 ? nd : 15);
     } else {
         for (int prec = 15; prec <= 17; prec++) {
             n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);

@@ -170,6 +170,73 @@ static void test_util_double_format_roundtrips(void **state) {
     buf_free(&b);
 }
 
+/* printf's shortest round trip, the way buf_put_double printed every double before it had
+ * its own digit generator: the reference it must match character for character. */
+static void ref_double(char *out, size_t cap, double v) {
+    if (v == 0) {
+        snprintf(out, cap, signbit(v) ? "-0" : "0");
+    } else if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+        snprintf(out, cap, "%lld", (long long)v);
+    } else {
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(out, cap, "%.*g", prec, v);
+            if (prec == 17 || strtod(out, NULL) == v) break;
+        }
+    }
+}
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+static uint64_t rng(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void check_double(buf *b, double v) {
+    char want[64];
+    ref_double(want, sizeof want, v);
+    buf_reset(b);
+    buf_put_double(b, v);
+    if (strcmp(buf_cstr(b), want) != 0) {
+        fprintf(stderr, "%a: got %s, want %s\n", v, buf_cstr(b), want);
+        fail();
+    }
+}
+
+/* The digit generator against printf + strtod: random bit patterns, random decimals of 1 to
+ * 17 digits (the values people write), neighbours of powers of ten and of halfway cases. */
+static void test_util_double_format_matches_printf(void **state) {
+    (void)state;
+    buf b = {0};
+    for (int i = 0; i < 300000; i++) {
+        uint64_t u = rng();
+        double v;
+        memcpy(&v, &u, 8);
+        if (isfinite(v)) check_double(&b, v);
+        /* magnitudes where the fast path works: 1e-4 .. 1e17 */
+        double x = pow(10, (double)(rng() % 2100) / 100.0 - 4) * (1 + (double)(rng() >> 11) * 0x1p-53);
+        check_double(&b, x);
+        check_double(&b, -x);
+        char dec[64];
+        int nd = 1 + (int)(rng() % 17);
+        snprintf(dec, sizeof dec, "%.*e", nd - 1, x);
+        check_double(&b, strtod(dec, NULL));
+    }
+    for (int e = -6; e <= 17; e++) {
+        double p = pow(10, e);
+        double v = p;
+        for (int k = 0; k < 50; k++) v = nextafter(v, 0);
+        for (int k = 0; k < 100; k++, v = nextafter(v, INFINITY)) check_double(&b, v);
+        for (int k = 1; k < 1000; k++) check_double(&b, p * k / 8.0 + 0.5);
+    }
+    check_double(&b, 43.540319807574456);
+    check_double(&b, 9007199254740991.5);
+    check_double(&b, 0.001);
+    check_double(&b, 0.0009999999999999998);
+    buf_free(&b);
+}
+
 static void test_util_arena_alignment_and_reset(void **state) {
     (void)state;
     arena a;
@@ -191,6 +258,7 @@ int main(void) {
         cmocka_unit_test(test_util_crc32c_known_values),
         cmocka_unit_test(test_util_varint_roundtrip_and_overflow),
         cmocka_unit_test(test_util_time_format),
+        cmocka_unit_test(test_util_double_format_matches_printf),
         cmocka_unit_test(test_util_time_parse),
         cmocka_unit_test(test_util_utf8_validation),
         cmocka_unit_test(test_util_hmap_many_keys),

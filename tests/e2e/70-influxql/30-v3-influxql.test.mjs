@@ -8,14 +8,14 @@
 // (SHOW MEASUREMENTS: iox::measurement "measurements", name; SHOW DATABASES: iox::database).
 // Errors: a statement that does not parse is 400 with its line and char, an unknown
 // database 404, more than one statement or a db that differs from the query's 400; a result
-// above --max-query-result-size 413.
+// above --max-query-result-size 413. `silt query --language influxql` uses the endpoint.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../lib/server.mjs';
+import { startServer, runSilt } from '../lib/server.mjs';
 import { pqcheck, pqsql } from '../lib/storage.mjs';
 
 const DB = 'v3db';
@@ -284,4 +284,24 @@ test('--max-query-result-size holds for InfluxQL tables: 413 past it', async (t)
   const r = await small.request('GET', `/api/v3/query_influxql?${new URLSearchParams({ db: 'lim', q: 'SELECT v FROM big LIMIT 2' })}`);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.text, '[{"iox::measurement":"big","time":"1970-01-01T00:00:10","v":0},{"iox::measurement":"big","time":"1970-01-01T00:00:11","v":1}]');
+});
+
+test('silt query --language influxql runs the statement through /api/v3/query_influxql', async () => {
+  const q = "SELECT usage FROM cpu WHERE host = 'a'";
+  const j = await runSilt(['query', '--db', DB, '--host', srv.url, '--language', 'influxql', q]);
+  assert.equal(j.code, 0, j.stderr);
+  assert.equal(j.stdout, `${(await ok(q)).text}\n`);
+  const c = await runSilt(['query', '--host', srv.url, '-l', 'InfluxQL', '--format', 'csv', 'SHOW TAG KEYS ON v3db FROM mem']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, 'iox::measurement,tagKey\nmem,host\n');
+  const e = await runSilt(['query', '--db', DB, '--host', srv.url, '--language', 'influxql', 'SELECT FROM cpu']);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /HTTP 400: error in InfluxQL statement: found FROM, expected .* at line 1, char 8/);
+  const bad = await runSilt(['query', '--db', DB, '--host', srv.url, '--language', 'flux', 'from()']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--language must be sql or influxql/);
+  // without --language (or with sql) it is SQL, which still needs --db
+  const sql = await runSilt(['query', '--host', srv.url, '--language', 'sql', 'SELECT 1']);
+  assert.equal(sql.code, 2);
+  assert.match(sql.stderr, /--db and a SQL statement are required/);
 });

@@ -1693,7 +1693,10 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
 /* The database a statement names: ON db of SHOW statements, or that of its first FROM
  * source; NULL when it names none. */
 static const char *stmt_db(const iql_stmt *st, arena *a) {
-    if (st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE && st->u.show.db.n)
+    bool show = st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE &&
+                st->kind != IQL_STMT_CREATE_DATABASE && st->kind != IQL_STMT_DROP_DATABASE &&
+                st->kind != IQL_STMT_DROP_MEASUREMENT; /* those hold no u.show */
+    if (show && st->u.show.db.n)
         return arena_strndup(a, st->u.show.db.p, st->u.show.db.n);
     if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
         return arena_strndup(a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);
@@ -1732,13 +1735,36 @@ static int show_dbs_table(irun *r, const iql_stmt *st, const char *db) {
     return SILT_OK;
 }
 
+/* The interrupt of a statement collected into a table: stop once the table is full (the
+ * executor polls it between batches, so a query that asks for too much stops early instead
+ * of running to its end), else ask the caller's. */
+typedef struct table_run {
+    v1_table *t;
+    const query_influxql_opts *caller;
+} table_run;
+
+static int table_interrupt(void *arg, silt_err *err) {
+    table_run *x = arg;
+    if (query_v1_table_full(x->t))
+        return SILT_FAIL(err, SILT_ELIMIT,
+                         "query result exceeds max_result_bytes (%zu bytes); add a LIMIT or a "
+                         "narrower WHERE clause",
+                         x->caller->max_result_bytes);
+    return x->caller->interrupt ? x->caller->interrupt(x->caller->interrupt_arg, err) : SILT_OK;
+}
+
 int query_influxql_table(const query_source *src, const char *db, const char *qtext, size_t n,
                          query_format fmt, const query_influxql_opts *opts, buf *out,
                          silt_err *err) {
     arena a;
     arena_init(&a, 16 * 1024);
-    query_influxql_opts o = opts ? *opts : (query_influxql_opts){0};
+    query_influxql_opts caller = opts ? *opts : (query_influxql_opts){0}, o = caller;
     v1_table *t = query_v1_table_create(o.max_result_bytes);
+    table_run tr = {.t = t, .caller = &caller};
+    if (o.max_result_bytes) {
+        o.interrupt = table_interrupt;
+        o.interrupt_arg = &tr;
+    }
     v1_writer w;
     query_v1_init_table(&w, t);
     irun r = {

@@ -1696,8 +1696,7 @@ static const char *stmt_db(const iql_stmt *st, arena *a) {
     bool show = st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE &&
                 st->kind != IQL_STMT_CREATE_DATABASE && st->kind != IQL_STMT_DROP_DATABASE &&
                 st->kind != IQL_STMT_DROP_MEASUREMENT; /* those hold no u.show */
-    if (show && st->u.show.db.n)
-        return arena_strndup(a, st->u.show.db.p, st->u.show.db.n);
+    if (show && st->u.show.db.n) return arena_strndup(a, st->u.show.db.p, st->u.show.db.n);
     if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
         return arena_strndup(a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);
     return NULL;

@@ -3,7 +3,9 @@
  * The v1 writer's table mode (query_v1_table.c): series collected into InfluxDB 3's table
  * shape -- iox::measurement, the first column, the GROUP BY tags sorted, the other columns in
  * order of appearance, unioned over the series -- with each column's type resolved from its
- * values, statements aborted, the size bound, and the empty table in every format. */
+ * values, statements aborted, the size bound, and the empty table in every format; and
+ * query_influxql_table() over the in-memory source: InfluxDB 3's rules for statements and
+ * databases, and its errors leaving nothing in the output. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/mem_source.h"
 #include "query/query_v1.h"
 
 static const int64_t T[] = {INT64_C(1451606400000000000), INT64_C(1451606460000000000),
@@ -251,6 +254,83 @@ static void test_v1_table_bounded_by_max_bytes(void **state) {
     query_v1_table_destroy(t);
 }
 
+/* query_influxql_table against mem_fixture's "db" (cpu, mem; and the database "empty"). */
+static int iql_table(mem_source *ms, const char *db, const char *q, query_format fmt, size_t max,
+                     buf *out, silt_err *err) {
+    query_influxql_opts o = {.max_result_bytes = max, .now_ns = T2016};
+    int rc = query_influxql_table(&ms->src, db, q, strlen(q), fmt, &o, out, err);
+    buf_cstr(out);
+    return rc;
+}
+
+static void test_influxql_table_select_and_show(void **state) {
+    (void)state;
+    mem_source ms;
+    mem_fixture(&ms, 2);
+    buf out = {0};
+    silt_err err = {0};
+    assert_int_equal(iql_table(&ms, "db", "SELECT sum(count) FROM cpu GROUP BY region",
+                               QUERY_FMT_CSV, 0, &out, &err),
+                     SILT_OK);
+    /* the series without region first (its tag is NULL), as the v1 answer orders them */
+    assert_string_equal((const char *)out.p, "iox::measurement,time,region,sum\n"
+                                             "cpu,1970-01-01T00:00:00,,1\n"
+                                             "cpu,1970-01-01T00:00:00,eu,-5\n"
+                                             "cpu,1970-01-01T00:00:00,us,9007199254741006\n");
+    buf_reset(&out);
+    /* the database named in the query, no ?db= */
+    assert_int_equal(
+        iql_table(&ms, NULL, "SHOW TAG KEYS ON db FROM cpu", QUERY_FMT_JSONL, 0, &out, &err),
+        SILT_OK);
+    assert_string_equal((const char *)out.p,
+                        "{\"iox::measurement\":\"cpu\",\"tagKey\":\"host\"}\n"
+                        "{\"iox::measurement\":\"cpu\",\"tagKey\":\"id\"}\n"
+                        "{\"iox::measurement\":\"cpu\",\"tagKey\":\"region\"}\n");
+    buf_reset(&out);
+    assert_int_equal(iql_table(&ms, "db", "SHOW RETENTION POLICIES", QUERY_FMT_CSV, 0, &out, &err),
+                     SILT_OK);
+    assert_string_equal((const char *)out.p, "iox::database,name,duration\ndb,autogen,\n");
+    buf_free(&out);
+    mem_source_fini(&ms);
+}
+
+static void test_influxql_table_errors_leave_no_output(void **state) {
+    (void)state;
+    mem_source ms;
+    mem_fixture(&ms, 2);
+    static const struct {
+        const char *db, *q;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"db", "SELECT usage FROM cpu; SELECT free FROM mem", SILT_EINVAL,
+         "must provide only one InfluxQl statement per query"},
+        {"db", "SELECT FROM cpu", SILT_EPARSE,
+         "found FROM, expected identifier, string, number, bool at line 1, char 8"},
+        {"nope", "SELECT usage FROM cpu", SILT_ENOTFOUND, "database not found: nope"},
+        {NULL, "SELECT usage FROM cpu", SILT_EINVAL,
+         "must specify a 'db' parameter, or provide the database in the InfluxQL query"},
+        {"empty", "SELECT usage FROM db.autogen.cpu", SILT_EINVAL,
+         "provided a database in both the parameters (empty) and query string (db) that do not "
+         "match, if providing a query that specifies the database, you can omit the 'database' "
+         "parameter from your request"},
+        {NULL, "SHOW RETENTION POLICIES ON nope", SILT_ENOTFOUND, "database not found: nope"},
+        {"db", "SELECT * FROM cpu", SILT_ELIMIT, NULL}, /* past max_result_bytes (64) */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        buf out = {0};
+        buf_puts(&out, "before");
+        silt_err err = {0};
+        assert_int_equal(iql_table(&ms, cases[k].db, cases[k].q, QUERY_FMT_JSON, 64, &out, &err),
+                         cases[k].rc);
+        assert_int_equal(err.code, cases[k].rc);
+        if (cases[k].msg) assert_string_equal(err.msg, cases[k].msg);
+        assert_string_equal((const char *)out.p, "before");
+        buf_free(&out);
+    }
+    mem_source_fini(&ms);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_table_union_of_columns_in_influxdb3_order),
@@ -259,6 +339,8 @@ int main(void) {
         cmocka_unit_test(test_v1_table_empty_in_every_format),
         cmocka_unit_test(test_v1_table_abort_drops_the_statement),
         cmocka_unit_test(test_v1_table_bounded_by_max_bytes),
+        cmocka_unit_test(test_influxql_table_select_and_show),
+        cmocka_unit_test(test_influxql_table_errors_leave_no_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

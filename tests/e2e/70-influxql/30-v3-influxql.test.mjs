@@ -305,3 +305,22 @@ test('silt query --language influxql runs the statement through /api/v3/query_in
   assert.equal(sql.code, 2);
   assert.match(sql.stderr, /--db and a SQL statement are required/);
 });
+
+test('the same answers from Parquet files after a restart persisted the data', async () => {
+  const queries = [
+    ['SELECT * FROM mem', 'pretty'],
+    [`SELECT max(usage) FROM cpu WHERE ${RANGE} GROUP BY time(1m), host fill(none)`, 'json'],
+    ["SELECT usage, free FROM cpu, mem WHERE host = 'a'", 'csv'],
+    ['SHOW TAG VALUES WITH KEY = "host"', 'jsonl'],
+    ['SHOW FIELD KEYS', 'json'],
+  ];
+  const before = [];
+  for (const [q, format] of queries) before.push((await ok(q, { format })).text);
+  await srv.restart(); // a graceful stop persists the buffer to Parquet files
+  const [files] = await srv.query(DB, 'SELECT count(*) AS n FROM system.parquet_files');
+  assert.ok(files.n >= 2, `${files.n} Parquet files`);
+  for (let i = 0; i < queries.length; i++) {
+    const [q, format] = queries[i];
+    assert.equal((await ok(q, { format })).text, before[i], q);
+  }
+});

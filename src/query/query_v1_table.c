@@ -281,7 +281,7 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
         if (fmt == QUERY_FMT_PRETTY) buf_puts(out, "++\n++");
         return SILT_OK;
     }
-    arena a; /* per write: the column list, maps and one batch's converted text */
+    arena a; /* per write: the column list and the per-series maps */
     arena_init(&a, 16 * 1024);
     /* order: iox::measurement, first columns, tag-only columns by name, the rest */
     uint32_t *order = arena_alloc(&a, (t->n_cols + 1) * sizeof *order);
@@ -295,7 +295,6 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
     sort_by_name(order + tags_from, no - tags_from, t->cols);
     for (size_t c = 0; c < t->n_cols; c++)
         if (!t->cols[c].first && t->cols[c].is_value) order[no++] = (uint32_t)c;
-    /* a column only ever shadowed tags land nowhere else: it stays out (no values) */
     nc = (t->any_name ? 1 : 0) + no;
     qout_col *cols = arena_alloc(&a, nc * sizeof *cols);
     int32_t *pos = arena_alloc(&a, (t->n_cols + 1) * sizeof *pos); /* table col -> output */
@@ -334,7 +333,7 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
     uint8_t *valid = xmalloc(nc * BATCH_ROWS);
     uint32_t *sel = xmalloc(BATCH_ROWS * sizeof *sel);
     for (uint32_t k = 0; k < BATCH_ROWS; k++) sel[k] = k;
-    arena text;
+    arena text; /* one batch's values converted to text */
     arena_init(&text, 16 * 1024);
     for (size_t r0 = 0; rc >= 0 && r0 < t->n_rows; r0 += BATCH_ROWS) {
         size_t n = t->n_rows - r0 < BATCH_ROWS ? t->n_rows - r0 : BATCH_ROWS;

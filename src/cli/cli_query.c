@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * `silt query`: run one SQL statement through /api/v3/query_sql and print the answer. */
+ * `silt query`: run one SQL statement through /api/v3/query_sql, or with --language influxql
+ * one InfluxQL statement through /api/v3/query_influxql (as `influxdb3 query --language`
+ * chooses), and print the answer. */
 #include "cli.h"
 
 #include "cli_http.h"
@@ -13,19 +15,25 @@
 #include <unistd.h>
 
 int cli_query(int argc, char **argv) {
-    const char *db = NULL, *fmt = "json", *host = getenv("SILT_HOST"), *sql = NULL, *output = NULL;
+    const char *db = NULL, *fmt = "json", *host = getenv("SILT_HOST"), *sql = NULL, *output = NULL,
+               *lang = "sql";
     if (!host) host = "http://127.0.0.1:8181";
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--db") && next) db = argv[++i];
         else if (!strcmp(a, "--format") && next) fmt = argv[++i];
         else if (!strcmp(a, "--host") && next) host = argv[++i];
+        else if ((!strcmp(a, "--language") || !strcmp(a, "-l")) && next)
+            lang = argv[++i];
         else if ((!strcmp(a, "--output") || !strcmp(a, "-o")) && next) output = argv[++i];
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("Usage: silt query --db NAME [--format json|jsonl|csv|pretty|parquet]\n"
-                   "                  [--output FILE] [--host URL] \"SQL\"\n"
+                   "                  [--language sql|influxql] [--output FILE] [--host URL]\n"
+                   "                  \"QUERY\"\n"
                    "The answer goes to stdout, or to FILE with --output; parquet, a binary\n"
-                   "format, needs --output unless stdout is redirected.\n");
+                   "format, needs --output unless stdout is redirected. --language influxql\n"
+                   "runs one InfluxQL statement (/api/v3/query_influxql); --db may then be\n"
+                   "left out when the statement names its database.\n");
             return 0;
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "silt query: unknown or incomplete option '%s'\n", a);
@@ -36,8 +44,14 @@ int cli_query(int argc, char **argv) {
             return 2;
         }
     }
-    if (!db || !sql) {
-        fprintf(stderr, "silt query: --db and a SQL statement are required\n");
+    bool iql = !strcasecmp(lang, "influxql");
+    if (!iql && strcasecmp(lang, "sql")) {
+        fprintf(stderr, "silt query: --language must be sql or influxql\n");
+        return 2;
+    }
+    if ((!db && !iql) || !sql) {
+        fprintf(stderr, "silt query: --db and a %s statement are required\n",
+                iql ? "InfluxQL" : "SQL");
         return 2;
     }
     bool binary = !strcasecmp(fmt, "parquet");
@@ -46,11 +60,12 @@ int cli_query(int argc, char **argv) {
                         "or redirect stdout\n");
         return 2;
     }
-    json_t *req = json_pack("{s:s, s:s, s:s}", "db", db, "q", sql, "format", fmt);
+    json_t *req = json_pack("{s:s, s:s}", "q", sql, "format", fmt);
+    if (db) json_object_set_new(req, "db", json_string(db));
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     buf url = {0}, resp = {0};
-    buf_printf(&url, "%s/api/v3/query_sql", host);
+    buf_printf(&url, "%s/api/v3/%s", host, iql ? "query_influxql" : "query_sql");
     char err[256];
     long status = cli_http(buf_cstr(&url), "application/json", body, strlen(body), &resp, err,
                            sizeof err);

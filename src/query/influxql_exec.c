@@ -1687,3 +1687,126 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
     arena_fini(&a);
     return rc;
 }
+
+/* ------------------------------------------------------------------ InfluxDB 3's table shape */
+
+/* The database a statement names: ON db of SHOW statements, or that of its first FROM
+ * source; NULL when it names none. */
+static const char *stmt_db(const iql_stmt *st, arena *a) {
+    bool show = st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE &&
+                st->kind != IQL_STMT_CREATE_DATABASE && st->kind != IQL_STMT_DROP_DATABASE &&
+                st->kind != IQL_STMT_DROP_MEASUREMENT; /* those hold no u.show */
+    if (show && st->u.show.db.n) return arena_strndup(a, st->u.show.db.p, st->u.show.db.n);
+    if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
+        return arena_strndup(a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);
+    return NULL;
+}
+
+/* SHOW DATABASES and SHOW RETENTION POLICIES, as InfluxDB 3 answers them: a table of
+ * iox::database (and name, duration: every database has the one policy autogen, without a
+ * duration) for db, or for every database when db is NULL. */
+static int show_dbs_table(irun *r, const iql_stmt *st, const char *db) {
+    bool rp = st->kind == IQL_STMT_SHOW_RETENTION_POLICIES;
+    char **names = NULL;
+    size_t n = 0;
+    if (rp && db) {
+        if (r->src->db_exists(r->src, db) != SILT_OK)
+            return SILT_FAIL(r->err, SILT_ENOTFOUND, "database not found: %s", db);
+    } else {
+        if (!r->src->list_dbs)
+            return SILT_FAIL(r->err, SILT_EINVAL, "SHOW DATABASES is not available");
+        int rc = r->src->list_dbs(r->src, &names, &n, r->err);
+        if (rc < 0) return rc;
+    }
+    const char *cols[] = {"iox::database", "name", "duration"};
+    series_strs(r->w, NULL, cols, rp ? 3 : 1);
+    for (size_t i = 0; i < (rp && db ? 1 : n); i++) {
+        const char *name = rp && db ? db : names[i];
+        str_view sv[2] = {{name, strlen(name)}, {"autogen", 7}};
+        query_vec v[3] = {{.str = &sv[0]}, {.str = &sv[1]}, {0}};
+        const query_vec *vp[3] = {&v[0], &v[1], &v[2]};
+        const v1_type t[3] = {V1_STRING, V1_STRING, V1_NULL};
+        query_v1_row(r->w, vp, t, rp ? 3 : 1, 0);
+    }
+    query_v1_series_end(r->w);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return SILT_OK;
+}
+
+/* The interrupt of a statement collected into a table: stop once the table is full (the
+ * executor polls it between batches, so a query that asks for too much stops early instead
+ * of running to its end), else ask the caller's. */
+typedef struct table_run {
+    v1_table *t;
+    const query_influxql_opts *caller;
+} table_run;
+
+static int table_interrupt(void *arg, silt_err *err) {
+    table_run *x = arg;
+    if (query_v1_table_full(x->t))
+        return SILT_FAIL(err, SILT_ELIMIT,
+                         "query result exceeds max_result_bytes (%zu bytes); add a LIMIT or a "
+                         "narrower WHERE clause",
+                         x->caller->max_result_bytes);
+    return x->caller->interrupt ? x->caller->interrupt(x->caller->interrupt_arg, err) : SILT_OK;
+}
+
+int query_influxql_table(const query_source *src, const char *db, const char *qtext, size_t n,
+                         query_format fmt, const query_influxql_opts *opts, buf *out,
+                         silt_err *err) {
+    arena a;
+    arena_init(&a, 16 * 1024);
+    query_influxql_opts caller = opts ? *opts : (query_influxql_opts){0}, o = caller;
+    v1_table *t = query_v1_table_create(o.max_result_bytes);
+    table_run tr = {.t = t, .caller = &caller};
+    if (o.max_result_bytes) {
+        o.interrupt = table_interrupt;
+        o.interrupt_arg = &tr;
+    }
+    v1_writer w;
+    query_v1_init_table(&w, t);
+    irun r = {
+        .src = src, .opts = &o, .w = &w, .now_ns = o.now_ns ? o.now_ns : time_now_ns(), .err = err};
+    iql_query parsed;
+    int rc = influxql_parse(qtext ? qtext : "", n, &a, &parsed, err);
+    if (rc < 0) goto done;
+    if (parsed.n_stmts != 1) { /* InfluxDB 3's rule and words */
+        rc = SILT_FAIL(err, SILT_EINVAL, "must provide only one InfluxQl statement per query");
+        goto done;
+    }
+    const iql_stmt *st = parsed.stmts[0];
+    const char *qdb = stmt_db(st, &a), *pdb = db && *db ? db : NULL;
+    if (pdb && qdb && strcmp(pdb, qdb)) {
+        rc = SILT_FAIL(err, SILT_EINVAL,
+                       "provided a database in both the parameters (%s) and query string (%s) "
+                       "that do not match, if providing a query that specifies the database, "
+                       "you can omit the 'database' parameter from your request",
+                       pdb, qdb);
+        goto done;
+    }
+    r.db = qdb ? qdb : pdb;
+    query_v1_stmt_begin(&w, 0);
+    if (st->kind == IQL_STMT_SHOW_DATABASES || st->kind == IQL_STMT_SHOW_RETENTION_POLICIES) {
+        rc = show_dbs_table(&r, st, st->kind == IQL_STMT_SHOW_DATABASES ? NULL : r.db);
+    } else if (needs_db(st) && !r.db) {
+        rc = SILT_FAIL(err, SILT_EINVAL,
+                       "must specify a 'db' parameter, or provide the database in the InfluxQL "
+                       "query");
+    } else if (needs_db(st) && src->db_exists(src, r.db) != SILT_OK) {
+        rc = SILT_FAIL(err, SILT_ENOTFOUND, "database not found: %s", r.db);
+    } else {
+        rc = run_stmt_one(&r, st, &a);
+    }
+    if (rc >= 0 && query_v1_table_full(t))
+        rc = SILT_FAIL(err, SILT_ELIMIT,
+                       "query result exceeds max_result_bytes (%zu bytes); add a LIMIT or a "
+                       "narrower WHERE clause",
+                       o.max_result_bytes);
+    if (rc >= 0) rc = query_v1_table_write(t, fmt, out, o.max_result_bytes, err);
+done:
+    query_v1_fini(&w);
+    query_v1_table_destroy(t);
+    arena_fini(&a);
+    return rc < 0 ? rc : SILT_OK;
+}

@@ -57,6 +57,10 @@ void query_v1_init(v1_writer *w, buf *out, v1_epoch epoch, bool chunked, size_t 
                      .chunk_rows = chunk_rows ? chunk_rows : 10000};
 }
 
+void query_v1_init_table(v1_writer *w, v1_table *t) {
+    *w = (v1_writer){.table = t};
+}
+
 void query_v1_fini(v1_writer *w) {
     buf_free(&w->head);
     buf_free(&w->pend);
@@ -76,11 +80,12 @@ void query_v1_error_body(buf *out, const char *msg) {
 
 void query_v1_begin(v1_writer *w) {
     w->any_stmt = false;
+    if (w->table) return;
     if (!w->chunked) buf_puts(w->out, "{\"results\":[");
 }
 
 void query_v1_end(v1_writer *w) {
-    if (!w->chunked) buf_puts(w->out, "]}\n");
+    if (!w->chunked && !w->table) buf_puts(w->out, "]}\n");
 }
 
 /* Non-chunked: the separator before a statement object. */
@@ -91,6 +96,7 @@ static void stmt_open(v1_writer *w, int id) {
 }
 
 void query_v1_stmt_error(v1_writer *w, int id, const char *msg) {
+    if (w->table) return; /* the caller fails the request instead */
     if (w->chunked)
         buf_printf(w->out, "{\"results\":[{\"statement_id\":%d,\"error\":", id);
     else {
@@ -102,12 +108,12 @@ void query_v1_stmt_error(v1_writer *w, int id, const char *msg) {
 }
 
 void query_v1_stmt_begin(v1_writer *w, int id) {
-    w->stmt_mark = w->out->len;
+    w->stmt_mark = w->table ? query__v1t_mark(w->table) : w->out->len;
     w->stmt_any = w->any_stmt;
     w->stmt_series = false;
     w->stmt_id = id;
     w->pend_open = false;
-    if (!w->chunked) stmt_open(w, id);
+    if (!w->chunked && !w->table) stmt_open(w, id);
 }
 
 /* Chunked: emit the held-back chunk. series_more: its series goes on in a later chunk;
@@ -127,6 +133,7 @@ static void flush_pending(v1_writer *w, bool series_more, bool stmt_more) {
 }
 
 void query_v1_stmt_end(v1_writer *w) {
+    if (w->table) return;
     if (w->chunked) {
         if (w->pend_open)
             flush_pending(w, false, false);
@@ -139,7 +146,8 @@ void query_v1_stmt_end(v1_writer *w) {
 }
 
 void query_v1_stmt_abort(v1_writer *w) {
-    if (!w->chunked) {
+    if (w->table) query__v1t_truncate(w->table, w->stmt_mark);
+    if (!w->chunked && !w->table) {
         w->out->len = w->stmt_mark;
         w->any_stmt = w->stmt_any;
     }
@@ -179,7 +187,9 @@ void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys
                            const str_view *tag_values, size_t n_tags, const str_view *cols,
                            size_t n_cols) {
     w->series_rows = 0;
-    if (w->chunked) {
+    if (w->table) {
+        query__v1t_series(w->table, name, tag_keys, tag_values, n_tags, cols, n_cols);
+    } else if (w->chunked) {
         flush_pending(w, false, true); /* the previous series is complete; more follows */
         buf_reset(&w->head);
         series_head(&w->head, name, tag_keys, tag_values, n_tags, cols, n_cols);
@@ -251,6 +261,10 @@ static void put_value(v1_writer *w, buf *b, const query_vec *v, v1_type t, uint3
 
 void query_v1_row(v1_writer *w, const query_vec *const *vecs, const v1_type *types, size_t n,
                   uint32_t i) {
+    if (w->table) {
+        query__v1t_row(w->table, vecs, types, n, i);
+        return;
+    }
     buf *b = w->out;
     if (w->chunked) {
         if (w->pend_open && w->series_rows >= w->chunk_rows) {
@@ -277,5 +291,5 @@ void query_v1_row(v1_writer *w, const query_vec *const *vecs, const v1_type *typ
 void query_v1_series_end(v1_writer *w) {
     /* chunked: the last chunk stays held back; whether its statement goes on is known at
      * the next series or at the statement's end */
-    if (!w->chunked) buf_puts(w->out, "]}");
+    if (!w->chunked && !w->table) buf_puts(w->out, "]}");
 }

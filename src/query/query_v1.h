@@ -49,8 +49,11 @@ typedef enum v1_type {
     V1_TIME, /* int64 ns, printed per epoch */
 } v1_type;
 
+typedef struct v1_table v1_table;
+
 typedef struct v1_writer {
     buf *out;
+    v1_table *table; /* table mode (query_v1_init_table): series go to it, out is unused */
     v1_epoch epoch;
     bool chunked;
     size_t chunk_rows; /* chunked: rows per chunk (InfluxDB's default 10000) */
@@ -68,6 +71,9 @@ typedef struct v1_writer {
 } v1_writer;
 
 void query_v1_init(v1_writer *w, buf *out, v1_epoch epoch, bool chunked, size_t chunk_rows);
+/* Table mode: the same calls collect the series into t (see below) instead of writing JSON;
+ * statements are marked and aborted as in JSON, query_v1_stmt_error is a no-op. */
+void query_v1_init_table(v1_writer *w, v1_table *t);
 void query_v1_fini(v1_writer *w);
 
 void query_v1_begin(v1_writer *w);
@@ -118,6 +124,54 @@ typedef struct query_influxql_opts {
  * err->code is SILT_ETIMEDOUT. */
 int query_influxql_v1(const query_source *src, const char *db, const char *q, size_t n,
                       const query_influxql_opts *opts, buf *out, silt_err *err);
+
+/* ------------------------------------------------------------------ InfluxDB 3's table shape */
+
+/* v1_table: InfluxQL results as InfluxDB 3's /api/v3/query_influxql returns them, one table
+ * of every series of the statement, one after the other:
+ *   iox::measurement | <first column of each series (time)> | <GROUP BY tags, sorted> | <the
+ *   other columns, in the order they first appear>
+ * Columns are the union over the series; a series lacking one is NULL there. A series without
+ * a name (SHOW SERIES, and the SHOW DATABASES / RETENTION POLICIES tables the caller builds)
+ * has a NULL measurement, and the iox::measurement column is left out when no series has a
+ * name. A tag that is also a column of the series (SELECT host ... GROUP BY host) is that
+ * column; an empty tag value (the series lacks the tag) is NULL. A column's type is that of
+ * its values: one of time, bool, integer, unsigned, float when they agree, float when they
+ * mix integer, unsigned and float, string otherwise (values written as text); a column that
+ * is NULL throughout is a string column.
+ * The table is collected in memory, since the header needs every series' columns: the values
+ * it holds are bounded by max_bytes (0: no bound; counted as the Parquet writer counts them,
+ * 8 bytes a number, a string's length); past it, rows are dropped and query_v1_table_full()
+ * turns true, so the caller fails the query (SILT_ELIMIT) instead of growing further. */
+v1_table *query_v1_table_create(size_t max_bytes);
+void query_v1_table_destroy(v1_table *t);
+bool query_v1_table_full(const v1_table *t);
+/* Write the table as fmt (query_format.c, the writer of /api/v3/query_sql), failing with
+ * SILT_ELIMIT past max_result_bytes (0: no limit). A table without any series has no columns:
+ * json [], jsonl and csv an empty body, pretty "++\n++" (arrow's empty table), parquet an
+ * empty body (as InfluxDB 3 answers a result without record batches). */
+int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_result_bytes,
+                         silt_err *err);
+/* For query_v1.c: what the writer's calls become in table mode. */
+void query__v1t_series(v1_table *t, str_view name, const str_view *tag_keys,
+                       const str_view *tag_values, size_t n_tags, const str_view *cols,
+                       size_t n_cols);
+void query__v1t_row(v1_table *t, const query_vec *const *vecs, const v1_type *types, size_t n,
+                    uint32_t i);
+size_t query__v1t_mark(const v1_table *t);
+void query__v1t_truncate(v1_table *t, size_t mark);
+
+/* Run one InfluxQL statement against db (which may be NULL or "" when the statement names its
+ * database or needs none) and append its result in InfluxDB 3's table shape (see v1_table)
+ * formatted as fmt to out. opts as for query_influxql_v1 (epoch and chunking do not apply).
+ * Returns SILT_OK; SILT_EPARSE (err as query_influxql_v1's); SILT_EINVAL for more than one
+ * statement (InfluxDB 3 answers only one), a ?db= that differs from the database named in the
+ * query, a missing database, or a statement that fails; SILT_ENOTFOUND for a database that
+ * does not exist; SILT_ETIMEDOUT, SILT_ELIMIT, or the code with which opts->interrupt stopped
+ * it. On error out holds no partial result. */
+int query_influxql_table(const query_source *src, const char *db, const char *q, size_t n,
+                         query_format fmt, const query_influxql_opts *opts, buf *out,
+                         silt_err *err);
 
 /* A whole-request error, the body of a 400/500 answer: {"error":"msg"}. */
 void query_v1_error_body(buf *out, const char *msg);

@@ -142,6 +142,7 @@ static route route_for(const char *url) {
     if (!strcmp(url, "/api/v2/write")) return ROUTE_WRITE_V2;
     if (!strcmp(url, "/write")) return ROUTE_WRITE_V1;
     if (!strcmp(url, "/api/v3/query_sql")) return ROUTE_QUERY_SQL;
+    if (!strcmp(url, "/api/v3/query_influxql")) return ROUTE_QUERY_INFLUXQL;
     if (!strcmp(url, "/query")) return ROUTE_QUERY_V1;
     return ROUTE_NONE;
 }
@@ -310,6 +311,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 s->writes_in_flight++;
                 break;
             case ROUTE_QUERY_SQL:
+            case ROUTE_QUERY_INFLUXQL:
             case ROUTE_QUERY_V1:
                 if (!is_post && !is_get)
                     return server_respond_error(s, c, 405, "method not allowed");
@@ -365,6 +367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         case ROUTE_WRITE_V3:
             return server_handle_write(s, c, r);
         case ROUTE_QUERY_SQL:
+        case ROUTE_QUERY_INFLUXQL:
             return server_handle_query(s, c, r, method);
         case ROUTE_QUERY_V1:
             return server_handle_query_v1(s, c, r, method);

@@ -18,6 +18,7 @@ typedef enum route {
     ROUTE_WRITE_V2,
     ROUTE_WRITE_V1,
     ROUTE_QUERY_SQL,
+    ROUTE_QUERY_INFLUXQL, /* served by server_handle_query too */
     ROUTE_QUERY_V1,
 } route;
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
-// Stopping queries: --query-timeout (SQL answers 400 "query timeout: ...", InfluxQL answers the
-// statement's error "query-timeout limit exceeded" as InfluxDB 1.x does and runs no later
-// statement), and cancellation when the client disconnects (the server notices the closed
+// Stopping queries: --query-timeout (SQL and /api/v3/query_influxql answer 400 "query timeout:
+// ...", InfluxQL on /query answers the statement's error "query-timeout limit exceeded" as
+// InfluxDB 1.x does and runs no later statement), and cancellation when the client disconnects (the server notices the closed
 // socket between batches, logs "query cancelled", counts it in /metrics, and its CPU use
 // drops at once instead of when the query would have ended).
 
@@ -38,6 +38,7 @@ async function timed(fn) {
 
 const sqlPath = (q) => `/api/v3/query_sql?${new URLSearchParams({ db: 'big', q })}`;
 const v1Path = (q) => `/query?${new URLSearchParams({ db: 'big', q })}`;
+const v3iqlPath = (q) => `/api/v3/query_influxql?${new URLSearchParams({ db: 'big', q })}`;
 
 /* A server holding enough rows that HEAVY_SQL runs at least 2 s on this build (more rounds on
  * faster builds). Returns the server and HEAVY_SQL's duration. */
@@ -78,7 +79,8 @@ function abortAfter(port, p, ms) {
 
 test('a query whose client disconnects is cancelled at once (SQL and InfluxQL)', async (t) => {
   const { srv, ms: full } = await slowServer(t);
-  for (const [lang, p] of [['SQL', sqlPath(HEAVY_SQL)], ['InfluxQL', v1Path(HEAVY_IQL)]]) {
+  const cases = [['SQL', sqlPath(HEAVY_SQL)], ['InfluxQL', v1Path(HEAVY_IQL)], ['InfluxQL', v3iqlPath(HEAVY_IQL)]];
+  for (const [lang, p] of cases) {
     const before = await metric(srv, 'silt_query_cancelled_total');
     const off = srv.logOffset();
     const t0 = Date.now();
@@ -120,6 +122,12 @@ test('--query-timeout stops slow queries: SQL 400, InfluxQL "query-timeout limit
   assert.deepEqual(q.r.json(), { results: [{ statement_id: 0, error: 'query-timeout limit exceeded' }] });
   assert.ok(q.ms < full, `the InfluxQL answer took ${q.ms} ms`);
 
+  // /api/v3/query_influxql answers a timeout as query_sql does
+  const v3 = await timed(() => request(srv.port, { path: v3iqlPath(HEAVY_IQL) }));
+  assert.equal(v3.r.status, 400, v3.r.text);
+  assert.deepEqual(v3.r.json(), { error: 'query timeout: the query ran longer than --query-timeout (0.300 s)' });
+  assert.ok(v3.ms < full, `the /api/v3/query_influxql answer took ${v3.ms} ms`);
+
   // a statement that finishes in time answers, before one that does not
   const q2 = await request(srv.port, { path: v1Path(`SELECT count(v) FROM m WHERE time < ${T0 + 5000000n}; ${HEAVY_IQL}`) });
   assert.deepEqual(q2.json(), {
@@ -131,7 +139,7 @@ test('--query-timeout stops slow queries: SQL 400, InfluxQL "query-timeout limit
 
   // quick queries are untouched
   assert.deepEqual(await srv.query('big', "SELECT count(*) FROM m WHERE k = 'key7'"), [{ 'count(*)': 1 }]);
-  assert.equal(await metric(srv, 'silt_query_timeouts_total'), 3);
+  assert.equal(await metric(srv, 'silt_query_timeouts_total'), 4);
   assert.equal(await metric(srv, 'silt_query_cancelled_total'), 0);
   assert.ok(srv.logContains(/SQL query stopped by --query-timeout after 0\.\d+ s: SELECT concat/, off));
   assert.ok(srv.logContains(/InfluxQL query stopped by --query-timeout after 0\.\d+ s: SELECT count\(v\), median/, off));

@@ -493,6 +493,7 @@ struct pq_reader {
     uint64_t pages_decoded; /* data pages whose values were decoded */
     bool skip_page_crc;     /* pq_reader_trust_checksums */
     const char *created_by; /* NUL-terminated copy, or NULL */
+    uint64_t id;            /* unique per process: keys the colbufs' dictionary cache */
 };
 
 /* Typed statistics from raw bytes, per the leaf's type and column order. */

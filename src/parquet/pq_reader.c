@@ -133,6 +133,8 @@ int pq_reader_open(const uint8_t *data, size_t len, pq_reader **out, silt_err *e
         return SILT_FAIL(err, SILT_ECORRUPT, "parquet: footer length %u exceeds the file (%zu)",
                          flen, len);
     pq_reader *r = xcalloc(1, sizeof *r);
+    static uint64_t next_id;
+    r->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
     r->data = data;
     r->len = len;
     r->footer_start = len - 8 - flen;
@@ -576,6 +578,11 @@ typedef struct cb_priv {
     uint8_t *dfix; /* dictionary: fixed-width physical values */
     size_t cap_dfix;
     size_t n_dict;
+    /* The dictionary stays decoded from read to read of the same chunk (a scan reads a chunk
+     * in many ranges): its decompressed page and which chunk it is (reader id, offset). */
+    uint8_t *dict_buf;
+    uint64_t dict_reader;
+    uint64_t dict_start;
     uint8_t *prev; /* DELTA_BYTE_ARRAY: previous value */
     size_t cap_prev;
     arena mat;
@@ -588,8 +595,7 @@ void pq_colbuf_init(pq_colbuf *cb) {
 
 static void priv_reset(cb_priv *pv) {
     for (size_t i = 0; i < pv->n_bufs; i++) free(pv->bufs[i]);
-    pv->n_bufs = 0;
-    pv->n_dict = 0;
+    pv->n_bufs = 0; /* the dictionary (n_dict, dict_buf) is kept: see load_dict */
     arena_reset(&pv->mat);
     pv->mat_bytes = 0;
 }
@@ -608,6 +614,7 @@ void pq_colbuf_fini(pq_colbuf *cb) {
         free(pv->bufs);
         free(pv->dstr);
         free(pv->dfix);
+        free(pv->dict_buf);
         free(pv->prev);
         arena_fini(&pv->mat);
         free(pv);
@@ -733,6 +740,12 @@ static int check_utf8(rd_ctx *c, const str_view *s, uint64_t n) {
 /* Decode the dictionary page at the start of the chunk. */
 static int load_dict(rd_ctx *c) {
     if (c->dict_loaded) return SILT_OK;
+    if (c->pv->dict_reader == c->r->id && c->pv->dict_start == c->cm->start) {
+        c->dict_loaded = true; /* decoded by an earlier read of this chunk */
+        return SILT_OK;
+    }
+    c->pv->dict_reader = 0;
+    c->pv->n_dict = 0;
     const uint8_t *base = c->r->data;
     uint64_t off = c->cm->start;
     size_t saved_no = c->page_no;
@@ -761,9 +774,8 @@ static int load_dict(rd_ctx *c) {
     if (c->cm->codec != PQC_UNCOMPRESSED) {
         if (want > PQ_MAX_PAGE_BYTES)
             return PFAIL(c, SILT_ELIMIT, "dictionary page of %zu bytes exceeds the limit", want);
-        uint8_t *dst = xmalloc(want ? want : 1);
-        XGROW(c->pv->bufs, c->pv->cap_bufs, c->pv->n_bufs + 1);
-        c->pv->bufs[c->pv->n_bufs++] = dst;
+        free(c->pv->dict_buf);
+        uint8_t *dst = c->pv->dict_buf = xmalloc(want ? want : 1);
         char what[300];
         snprintf(what, sizeof what, "column %s, row group %zu, dictionary page", c->lf->info.name,
                  c->rg);
@@ -811,6 +823,8 @@ static int load_dict(rd_ctx *c) {
         if (k) memcpy(pv->dfix, p, k * w);
     }
     pv->n_dict = k;
+    pv->dict_reader = c->r->id;
+    pv->dict_start = c->cm->start;
     c->dict_loaded = true;
     c->page_no = saved_no;
     c->offset = saved_off;

@@ -420,4 +420,49 @@ void influxql_print_duration(buf *b, int64_t ns);
  * nanoseconds since the epoch, UTC. Returns SILT_OK or SILT_EPARSE. */
 int influxql_time_literal(str_view s, int64_t *t_ns);
 
+/* ------------------------------------------------------------------ tz() (influxql_tz.c) */
+
+typedef struct iql_tz_rule_date {
+    char kind;    /* 'M' (Mm.w.d), 'J' (Jn: 1..365, no Feb 29) or 'n' (n: 0..365) */
+    int m, w, d;  /* M: month 1..12, week 1..5 (5: the last), weekday 0..6 (0: Sunday) */
+    int32_t time; /* seconds after local midnight (may be negative or past 24h) */
+} iql_tz_rule_date;
+
+/* A POSIX TZ rule, the TZif footer: offsets in seconds east of UTC. */
+typedef struct iql_tz_rule {
+    int32_t std_off, dst_off;
+    bool has_dst;
+    iql_tz_rule_date start, end; /* DST starts (local standard time), ends (local DST) */
+} iql_tz_rule;
+
+/* A time zone: immutable once loaded, so any number of threads may read it. */
+typedef struct iql_tz {
+    bool utc;
+    int64_t *trans; /* n transition times, seconds since the epoch, ascending */
+    int32_t *offs;  /* the UTC offset (seconds east) from trans[i] on */
+    size_t n;
+    int32_t off0; /* before trans[0] */
+    bool has_rule;
+    iql_tz_rule rule; /* after trans[n - 1] (or always, when n == 0) */
+} iql_tz;
+
+/* Load zone `name` ("Europe/Paris", "UTC") from $ZONEINFO or /usr/share/zoneinfo into *z
+ * (memory from a). A name that is not a plain relative path or no valid TZif file: SILT_EINVAL
+ * "unable to find time zone <name>" (InfluxDB 1.x's words). Thread-safe: no TZ, no tzset. */
+int influxql_tz_load(const char *name, arena *a, iql_tz *z, silt_err *err);
+/* Parse TZif bytes (versions 1 to 4); SILT_EPARSE if malformed. */
+int influxql_tz_parse(const uint8_t *p, size_t n, arena *a, iql_tz *z);
+/* The UTC offset in seconds east at t_s (seconds since the epoch). */
+int32_t influxql_tz_offset(const iql_tz *z, int64_t t_s);
+/* The first offset change strictly after t_s (INT64_MAX: none). */
+int64_t influxql_tz_next(const iql_tz *z, int64_t t_s);
+/* The start of the GROUP BY time(interval, offset) bucket holding t_ns in zone z, as
+ * InfluxDB 1.x computes it (day buckets start at local midnight, also on DST days). */
+int64_t influxql_tz_bucket(const iql_tz *z, int64_t t_ns, int64_t interval, int64_t offset);
+/* The bucket after the one starting at `bucket`. */
+int64_t influxql_tz_bucket_next(const iql_tz *z, int64_t bucket, int64_t interval, int64_t offset);
+/* t_ns as RFC 3339 in zone z, as Go prints it: "2016-01-01T00:00:00+01:00" ('Z' at offset
+ * 0). out: at least 48 bytes. Returns the length. */
+size_t influxql_tz_format(const iql_tz *z, int64_t t_ns, char *out);
+
 #endif

@@ -12,17 +12,24 @@
  *   - raw queries (no function call): time is the time column; `*` expands to every field
  *     and every tag not grouped by, sorted by name (as InfluxDB lists them).
  *   - aggregates: mean -> avg, spread -> max - min, first/last -> first_value/last_value
- *     ordered by time, count(*) and f(*) -> one column per field (count_<field>);
- *     GROUP BY time(i[, offset]) -> date_bin(i, time, origin offset) as the time column;
- *     without it the time of every row is the start of the WHERE time range (0 when it has
- *     none), as InfluxDB reports it.
+ *     ordered by time (rows without the field have no order key), count(*) and f(*) -> one
+ *     column per field (count_<field>); GROUP BY time(i[, offset]) -> date_bin(i, time,
+ *     origin offset) as the time column (with tz(): a CASE over the zone's offset changes in
+ *     the WHERE range, one date_bin per constant offset); without it the time of every row
+ *     is the start of the WHERE time range (0 when it has none), as InfluxDB reports it, but
+ *     for one selector alone (first, last, min, max), whose row has its point's time (read
+ *     from a hidden selector_<fn>(f, time) column).
+ *   - mode(), distinct(), integral(): the raw points of each series go, in time order, to a
+ *     reducer here that hands its rows to the same series sink (see "mode, distinct,
+ *     integral" below).
  *   - WHERE: InfluxQL operators map one to one; =~ and !~ are POSIX regex matches; a string
  *     compared with time is a time literal (RFC 3339 or a date), an integer compared with
  *     time is nanoseconds; tag = '' matches rows without the tag.
  * The sink applies what SQL cannot say per series: fill(null|none|number|previous|linear) of
  * the empty time buckets of a series, LIMIT / OFFSET per series, SLIMIT / SOFFSET over
- * series. Column names follow InfluxDB: a field's name, a function's name (max, mean), an
- * expression's variable names joined by '_', the alias; repeated names get _1, _2.
+ * series, and tz()'s times (RFC 3339 with the zone's offset, influxql_tz.c). Column names
+ * follow InfluxDB: a field's name, a function's name (max, mean), an expression's variable
+ * names joined by '_', the alias; repeated names get _1, _2.
  */
 #include "influxql.h"
 #include "query_int.h"
@@ -42,6 +49,7 @@ typedef struct tctx {
     arena *a;
     const query_table *tbl;
     const char *src_text; /* the InfluxQL query, for messages */
+    const iql_tz *tz;     /* tz(): time literals without an offset are local times */
     silt_err *err;
     int rc;
 } tctx;
@@ -132,10 +140,26 @@ static bool is_time_ref(const iql_expr *e) {
     return e->kind == IQL_X_VARREF && e->u.ref.name.n == 4 && !memcmp(e->u.ref.name.p, "time", 4);
 }
 
+/* A time literal; with tz() one without a zone ('2016-01-01 00:00:00', '2016-01-01') is a
+ * local time of that zone, as InfluxDB 1.x parses it (Go's time.ParseInLocation). */
+static int time_literal_in(const iql_tz *tz, str_view s, int64_t *t) {
+    int rc = influxql_time_literal(s, t);
+    if (rc != SILT_OK || !tz) return rc;
+    const char *tp = memchr(s.p, 'T', s.n);
+    if (!tp) tp = memchr(s.p, ' ', s.n);
+    bool zoned = s.n && (s.p[s.n - 1] == 'Z' || s.p[s.n - 1] == 'z');
+    for (const char *q = tp; q && q < s.p + s.n && !zoned; q++) zoned = *q == '+' || *q == '-';
+    if (zoned) return SILT_OK;
+    const int64_t S = INT64_C(1000000000);
+    int64_t guess = *t - (int64_t)influxql_tz_offset(tz, *t / S) * S;
+    *t -= (int64_t)influxql_tz_offset(tz, guess / S) * S;
+    return SILT_OK;
+}
+
 static qexpr *tr_literal_for_time(tctx *c, const iql_expr *e) {
     if (e->kind == IQL_X_STRING) {
         int64_t t;
-        if (influxql_time_literal(e->u.s, &t) != SILT_OK) {
+        if (time_literal_in(c->tz, e->u.s, &t) != SILT_OK) {
             fail(c, SILT_EINVAL, "invalid time literal '%s'", cstr(c, e->u.s));
             return NULL;
         }
@@ -417,8 +441,20 @@ static qexpr *agg_call(tctx *c, const char *fn, const iql_expr *call, qexpr *arg
     if (!strcmp(fn, "spread"))
         return binary(c, QX_ARITH, QOP_SUB, func1(c, "max", arg), func1(c, "min", arg));
     if (!strcmp(fn, "first") || !strcmp(fn, "last")) {
+        /* the first / last point that has the field (InfluxDB skips NULLs): a row without
+         * it has no order key, so it is no candidate */
         qexpr *f = func1(c, fn[0] == 'f' ? "first_value" : "last_value", arg);
-        f->u.func.order = col_ref(c, "time");
+        qexpr *isn = nx(c, QX_IS_NULL);
+        isn->u.un.arg = arg;
+        qexpr *cs = nx(c, QX_CASE);
+        cs->u.cs.whens = arena_alloc(c->a, sizeof(qexpr *));
+        cs->u.cs.thens = arena_alloc(c->a, sizeof(qexpr *));
+        cs->u.cs.whens[0] = isn;
+        cs->u.cs.thens[0] = nx(c, QX_LITERAL); /* NULL */
+        cs->u.cs.thens[0]->u.lit.type = QT_NULL;
+        cs->u.cs.n = 1;
+        cs->u.cs.els = col_ref(c, "time");
+        f->u.func.order = cs;
         return f;
     }
     if (!strcmp(fn, "percentile")) {
@@ -435,7 +471,11 @@ static qexpr *agg_call(tctx *c, const char *fn, const iql_expr *call, qexpr *arg
         qexpr *args[2] = {arg, pl};
         return func(c, "approx_percentile_cont", args, 2);
     }
-    fail(c, SILT_EINVAL, "function %s() is not supported yet", fn);
+    if (!strcmp(fn, "mode") || !strcmp(fn, "distinct") || !strcmp(fn, "integral"))
+        fail(c, SILT_EINVAL, "%s() cannot be used in an expression or with other functions yet",
+             fn);
+    else
+        fail(c, SILT_EINVAL, "function %s() is not supported yet", fn);
     return NULL;
 }
 
@@ -493,6 +533,8 @@ static qexpr *tr_agg_expr(tctx *c, const iql_expr *e) {
     }
     return tr_expr(c, e);
 }
+
+static void dedupe_names(tctx *c, fields *out);
 
 static int cmp_cstr(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -560,7 +602,11 @@ static void build_fields(tctx *c, const iql_select *s, const bool *grouped, bool
         fields_add(c, out, x, arena_strndup(c->a, (const char *)nb.p, nb.len));
     }
     buf_free(&nb);
-    /* repeated names get _1, _2, ... (InfluxDB) */
+    dedupe_names(c, out);
+}
+
+/* Repeated output names get _1, _2, ... (InfluxDB). */
+static void dedupe_names(tctx *c, fields *out) {
     const char **orig = arena_alloc(c->a, (out->n + 1) * sizeof *orig);
     for (size_t i = 0; i < out->n; i++) orig[i] = out->v[i].name;
     for (size_t i = 1; i < out->n; i++) {
@@ -589,6 +635,8 @@ typedef struct series_sink {
     const qout_col *cols;
     size_t n_cols, n_tags, n_out;
     bool has_time;      /* a time column from the plan (raw rows or GROUP BY time) */
+    bool sel_time;      /* a lone selector: the row's time is its point's, from the hidden
+                         * selector_<fn>(f, time) column after the outputs */
     int64_t const_time; /* !has_time: every row's time */
     const char **tag_keys;
     bool tags_in_output; /* the statement groups by tags: series carry "tags" */
@@ -602,7 +650,9 @@ typedef struct series_sink {
     bool fill_is_int;
     const bool *count_col;    /* per output: a count() call, which fill(null) fills with 0 (as
                                * InfluxDB 1.x does: an empty interval has a count of 0) */
-    int64_t interval, origin; /* bucket = origin + k * interval */
+    int64_t interval, origin; /* bucket = origin + k * interval (tz: influxql_tz_bucket) */
+    const iql_tz *tz;         /* tz(): buckets in that zone, times printed in it; NULL: UTC */
+    bool tz_print;            /* tz and RFC 3339 output: the time column is a string */
     int64_t first_bucket, last_bucket; /* of the WHERE range; INT64_MIN / MAX: unbounded */
     bool desc;
     /* state */
@@ -622,6 +672,11 @@ typedef struct series_sink {
     size_t *prev_off;
     buf prev_str;
     bool have_prev;
+    int64_t prev_t; /* fill(linear): the time of the remembered row */
+    /* fill(linear): the real row that ends the gap being filled (NULL at a series' end) */
+    const query_vec *const *lin_next;
+    uint32_t lin_i;
+    int64_t lin_t;
     v1_type *types; /* time, then the outputs */
     str_view *col_names;
     silt_err *err;
@@ -659,6 +714,54 @@ static int64_t floor_bucket(int64_t t, int64_t interval, int64_t origin) {
     return (int64_t)b;
 }
 
+/* The bucket holding t, the one after and the one before bucket b. */
+static int64_t ss_bucket(const series_sink *s, int64_t t) {
+    return s->tz ? influxql_tz_bucket(s->tz, t, s->interval, s->origin)
+                 : floor_bucket(t, s->interval, s->origin);
+}
+
+static int64_t ss_next_bucket(const series_sink *s, int64_t b) {
+    if (b > INT64_MAX - 2 * s->interval) return INT64_MAX;
+    return s->tz ? influxql_tz_bucket_next(s->tz, b, s->interval, s->origin) : b + s->interval;
+}
+
+static int64_t ss_prev_bucket(const series_sink *s, int64_t b) {
+    if (b < INT64_MIN + 2 * s->interval) return INT64_MIN;
+    return s->tz ? ss_bucket(s, b - 1) : b - s->interval;
+}
+
+/* fill(linear) of output c at time t between the remembered row and s->lin_next: the value
+ * on the line through both (integers truncated toward zero, as InfluxDB's linearInteger);
+ * false when either side has no numeric value. */
+static bool ss_linear(series_sink *s, size_t c, int64_t t, v1_type ft, query_vec *o, double *f,
+                      int64_t *i, uint64_t *u) {
+    if (!s->have_prev || !s->lin_next || !s->prev_valid[c] || s->lin_t == s->prev_t) return false;
+    const query_vec *nv = s->lin_next[c];
+    uint32_t ni = s->lin_i;
+    if (nv->valid && !nv->valid[ni]) return false;
+    double x = (double)(t - s->prev_t), dt = (double)(s->lin_t - s->prev_t);
+    switch (ft) {
+        case V1_FLOAT:
+            if (!nv->f64) return false;
+            *f = (nv->f64[ni] - s->prev_f[c]) / dt * x + s->prev_f[c];
+            o->f64 = f;
+            return true;
+        case V1_INT:
+            if (!nv->i64) return false;
+            *i = (int64_t)((double)(nv->i64[ni] - s->prev_i[c]) / dt * x + (double)s->prev_i[c]);
+            o->i64 = i;
+            return true;
+        case V1_UINT:
+            if (!nv->u64) return false;
+            *u = (uint64_t)(((double)nv->u64[ni] - (double)s->prev_u[c]) / dt * x +
+                            (double)s->prev_u[c]);
+            o->u64 = u;
+            return true;
+        default:
+            return false;
+    }
+}
+
 static void ss_open_series(series_sink *s) {
     if (s->series_open) return;
     str_view vals[64];
@@ -682,10 +785,14 @@ static void ss_open_series(series_sink *s) {
 static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uint32_t i) {
     if (s->series_skipped) return;
     int64_t idx = s->rows_in_series++;
-    if (idx < s->offset) return;
-    if (s->limit > 0 && idx >= s->offset + s->limit) return;
-    ss_open_series(s);
+    bool keep_prev =
+        outs && s->fill_on && (s->fill == IQL_FILL_PREVIOUS || s->fill == IQL_FILL_LINEAR);
+    bool shown = idx >= s->offset && !(s->limit > 0 && idx >= s->offset + s->limit);
+    if (!shown && !keep_prev) return;
     enum { MAXC = 1024 };
+    double lin_f[MAXC];
+    int64_t lin_i[MAXC];
+    uint64_t lin_u[MAXC];
     size_t n = s->n_out < MAXC ? s->n_out : MAXC;
     static const uint8_t yes = 1, no = 0;
     query_vec one[MAXC];
@@ -694,6 +801,13 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
     vecs[0] = &tv;
     v1_type ft[1 + MAXC];
     memcpy(ft, s->types, (n + 1) * sizeof *ft);
+    char tbuf[64];
+    str_view tstr;
+    if (s->tz_print) { /* tz(): RFC 3339 with the zone's offset, as a string */
+        tstr = (str_view){tbuf, influxql_tz_format(s->tz, t, tbuf)};
+        tv.str = &tstr;
+        ft[0] = V1_STRING;
+    }
     for (size_t c = 0; c < n; c++) {
         query_vec o = {0};
         if (outs) { /* row i of the batch, as a one-row vector */
@@ -712,6 +826,8 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
                 o.f64 = &s->fill_f;
                 ft[1 + c] = V1_FLOAT;
             }
+        } else if (s->fill == IQL_FILL_LINEAR) {
+            if (!ss_linear(s, c, t, ft[1 + c], &o, &lin_f[c], &lin_i[c], &lin_u[c])) o.valid = &no;
         } else if (s->fill == IQL_FILL_PREVIOUS && s->have_prev) {
             o.valid = s->prev_valid[c] ? &yes : &no;
             o.f64 = &s->prev_f[c];
@@ -729,9 +845,13 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
         one[c] = o;
         vecs[1 + c] = &one[c];
     }
-    query_v1_row(s->w, vecs, ft, n + 1, 0);
-    /* fill(previous) remembers the last real row */
-    if (outs && s->fill_on && s->fill == IQL_FILL_PREVIOUS) {
+    if (shown) {
+        ss_open_series(s);
+        query_v1_row(s->w, vecs, ft, n + 1, 0);
+    }
+    /* fill(previous) and fill(linear) remember the last real row */
+    if (keep_prev) {
+        s->prev_t = t;
         buf_reset(&s->prev_str);
         size_t *off = s->prev_off;
         for (size_t c = 0; c < n; c++) {
@@ -756,10 +876,11 @@ static void ss_emit(series_sink *s, int64_t t, const query_vec *const *outs, uin
  * (descending: down to, not including). */
 static void ss_fill_to(series_sink *s, int64_t to) {
     if (!s->fill_on || s->fill == IQL_FILL_NONE || !s->have_next) return;
-    int64_t step = s->desc ? -s->interval : s->interval;
-    for (int64_t b = s->next_bucket; s->desc ? b > to : b < to; b += step) {
+    for (int64_t b = s->next_bucket; s->desc ? b > to : b < to;) {
         ss_emit(s, b, NULL, 0);
-        if ((step > 0 && b > INT64_MAX - step) || (step < 0 && b < INT64_MIN - step)) break;
+        int64_t nb = s->desc ? ss_prev_bucket(s, b) : ss_next_bucket(s, b);
+        if (nb == INT64_MIN || nb == INT64_MAX || nb == b) break;
+        b = nb;
     }
 }
 
@@ -768,7 +889,8 @@ static void ss_end_series(series_sink *s) {
     if (s->fill_on && s->have_next) {
         int64_t end = s->desc ? s->first_bucket : s->last_bucket;
         bool bounded = s->desc ? s->first_bucket != INT64_MIN : s->last_bucket != INT64_MAX;
-        if (bounded) ss_fill_to(s, s->desc ? end - s->interval : end + s->interval);
+        s->lin_next = NULL; /* no extrapolation past the last row */
+        if (bounded) ss_fill_to(s, s->desc ? ss_prev_bucket(s, end) : ss_next_bucket(s, end));
     }
     if (s->series_open) query_v1_series_end(s->w);
     s->in_series = s->series_open = false;
@@ -812,6 +934,20 @@ static void ss_begin_series(series_sink *s, const query_vec *const *vecs, uint32
     }
 }
 
+/* The time of a selector's {"value":...,"time":"2016-01-01T00:00:00.5"}: its last member. */
+static int64_t selector_time(str_view js, int64_t dflt) {
+    static const char key[] = "\"time\":\"";
+    size_t kl = sizeof key - 1;
+    if (js.n < kl + 2) return dflt;
+    for (size_t at = js.n - 2 - kl + 1; at-- > 0;)
+        if (!memcmp(js.p + at, key, kl)) {
+            int64_t t;
+            size_t b = at + kl, e = js.n - 2; /* before the closing "} */
+            return e > b && time_parse_rfc3339(js.p + b, e - b, &t) == SILT_OK ? t : dflt;
+        }
+    return dflt;
+}
+
 static int ss_rows(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                    silt_err *err) {
     series_sink *s = arg;
@@ -827,14 +963,21 @@ static int ss_rows(void *arg, const query_vec *const *vecs, const uint32_t *sel,
         if (s->has_time) {
             const query_vec *tv = vecs[s->n_tags];
             t = tv->i64 ? tv->i64[i] : 0;
+        } else if (s->sel_time) {
+            const query_vec *sv = outs[s->n_out];
+            if (sv->str && (!sv->valid || sv->valid[i])) t = selector_time(sv->str[i], t);
         }
         if (s->fill_on) {
             if (!s->have_next) {
                 s->next_bucket = t;
                 s->have_next = true;
             }
+            s->lin_next = outs;
+            s->lin_i = i;
+            s->lin_t = t;
             ss_fill_to(s, t);
-            s->next_bucket = s->desc ? t - s->interval : t + s->interval;
+            s->lin_next = NULL;
+            s->next_bucket = s->desc ? ss_prev_bucket(s, t) : ss_next_bucket(s, t);
         }
         ss_emit(s, t, outs, i);
     }
@@ -913,6 +1056,13 @@ static qselect_item item(qexpr *e, const char *alias) {
     return (qselect_item){e, alias};
 }
 
+/* The n items of a SELECT list copied into room for one more. */
+static qselect_item *arena_realloc_items(tctx *c, qselect_item *items, size_t n) {
+    qselect_item *ni = arena_alloc(c->a, (n + 1) * sizeof *ni);
+    memcpy(ni, items, n * sizeof *ni);
+    return ni;
+}
+
 static qexpr *ordinal(tctx *c, size_t k) {
     return lit_int(c, (int64_t)k, QT_INT);
 }
@@ -933,10 +1083,8 @@ static void sink_ready(void *arg, const qplan *plan) {
     int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
     if (!s->has_time) s->const_time = t_min == INT64_MIN ? 0 : t_min;
     if (s->fill_on) {
-        s->first_bucket =
-            t_min == INT64_MIN ? INT64_MIN : floor_bucket(t_min, s->interval, s->origin);
-        s->last_bucket =
-            t_max == INT64_MAX ? INT64_MAX : floor_bucket(t_max, s->interval, s->origin);
+        s->first_bucket = t_min == INT64_MIN ? INT64_MIN : ss_bucket(s, t_min);
+        s->last_bucket = t_max == INT64_MAX ? INT64_MAX : ss_bucket(s, t_max);
     }
 }
 
@@ -971,11 +1119,794 @@ static void field_refs(const query_table *t, const qexpr *e, const char **list, 
     }
 }
 
+/* ------------------------------------------------------------------ tz() buckets */
+
+/* The time range [*lo, *hi] that the top-level AND of a WHERE clause bounds (time compared
+ * with a time literal, an integer or now() [+|- duration]); untouched where it says nothing. */
+static void where_time_range(const irun *r, const iql_tz *tz, const iql_expr *e, int64_t *lo,
+                             int64_t *hi) {
+    if (!e) return;
+    if (e->kind == IQL_X_AND) {
+        for (size_t i = 0; i < e->u.list.n; i++) where_time_range(r, tz, e->u.list.args[i], lo, hi);
+        return;
+    }
+    if (e->kind != IQL_X_BINARY || e->u.bin.op < IQL_OP_EQ || e->u.bin.op > IQL_OP_GTE) return;
+    const iql_expr *l = e->u.bin.l, *v = e->u.bin.r;
+    iql_op op = e->u.bin.op;
+    if (!is_time_ref(l)) {
+        if (!is_time_ref(v)) return;
+        const iql_expr *t = l;
+        l = v;
+        v = t;
+        op = op == IQL_OP_LT    ? IQL_OP_GT
+             : op == IQL_OP_GT  ? IQL_OP_LT
+             : op == IQL_OP_LTE ? IQL_OP_GTE
+             : op == IQL_OP_GTE ? IQL_OP_LTE
+                                : op;
+    }
+    int64_t t, d = 0;
+    if (v->kind == IQL_X_BINARY && (v->u.bin.op == IQL_OP_ADD || v->u.bin.op == IQL_OP_SUB) &&
+        v->u.bin.r->kind == IQL_X_DURATION) {
+        d = v->u.bin.op == IQL_OP_ADD ? v->u.bin.r->u.i : -v->u.bin.r->u.i;
+        v = v->u.bin.l;
+    }
+    if (v->kind == IQL_X_STRING) {
+        if (time_literal_in(tz, v->u.s, &t) != SILT_OK) return;
+    } else if (v->kind == IQL_X_INTEGER) {
+        t = v->u.i;
+    } else if (v->kind == IQL_X_CALL && v->u.call.name.n == 3 &&
+               !memcmp(v->u.call.name.p, "now", 3)) {
+        t = r->now_ns;
+    } else {
+        return;
+    }
+    t += d;
+    if ((op == IQL_OP_GT || op == IQL_OP_GTE || op == IQL_OP_EQ) && t > *lo) *lo = t;
+    if ((op == IQL_OP_LT || op == IQL_OP_LTE || op == IQL_OP_EQ) && t < *hi) *hi = t;
+}
+
+typedef struct tzseg {
+    int64_t from_ns; /* the segment's first instant (shifted by the GROUP BY offset) */
+    int64_t zone_ns; /* the zone's offset in it */
+} tzseg;
+
+/* The bucket expression of segments [a, b] (a balanced CASE on time). In segment k the zone's
+ * offset is constant: the bucket is date_bin(interval, time, offset - zone), moved by the
+ * offset change when it starts before the segment (a day bucket starting at local midnight
+ * before a DST change), as InfluxDB's Window() does. */
+static qexpr *tz_case(tctx *c, const tzseg *sg, size_t a, size_t b, int64_t interval,
+                      int64_t offset) {
+    if (a == b) {
+        qexpr *args[3] = {lit_int(c, interval, QT_INTERVAL), col_ref(c, "time"),
+                          lit_int(c, offset - sg[a].zone_ns, QT_TIME)};
+        qexpr *db = func(c, "date_bin", args, 3);
+        int64_t dz = a ? sg[a].zone_ns - sg[a - 1].zone_ns : 0;
+        if (!dz || (dz < 0 ? -dz : dz) >= interval) return db;
+        qexpr *cs = nx(c, QX_CASE);
+        cs->u.cs.whens = arena_alloc(c->a, sizeof(qexpr *));
+        cs->u.cs.thens = arena_alloc(c->a, sizeof(qexpr *));
+        cs->u.cs.whens[0] = binary(c, QX_CMP, QOP_LT, db, lit_int(c, sg[a].from_ns, QT_TIME));
+        cs->u.cs.thens[0] = binary(c, QX_ARITH, QOP_ADD, db, lit_int(c, dz, QT_INTERVAL));
+        cs->u.cs.n = 1;
+        cs->u.cs.els = db;
+        return cs;
+    }
+    size_t mid = a + (b - a + 1) / 2;
+    qexpr *cs = nx(c, QX_CASE);
+    cs->u.cs.whens = arena_alloc(c->a, sizeof(qexpr *));
+    cs->u.cs.thens = arena_alloc(c->a, sizeof(qexpr *));
+    cs->u.cs.whens[0] =
+        binary(c, QX_CMP, QOP_LT, col_ref(c, "time"), lit_int(c, sg[mid].from_ns, QT_TIME));
+    cs->u.cs.thens[0] = tz_case(c, sg, a, mid - 1, interval, offset);
+    cs->u.cs.n = 1;
+    cs->u.cs.els = tz_case(c, sg, mid, b, interval, offset);
+    return cs;
+}
+
+/* GROUP BY time(interval, offset) in zone tz over the WHERE range [lo, hi]. */
+static qexpr *tz_bucket_expr(tctx *c, const iql_tz *tz, int64_t interval, int64_t offset,
+                             int64_t lo, int64_t hi) {
+    const int64_t S = INT64_C(1000000000);
+    /* without bounds: 1900 to 2200 (the CASE stays a few hundred segments deep at most) */
+    int64_t lo_s = lo == INT64_MIN ? INT64_C(-2208988800) : lo / S - 1;
+    int64_t hi_s = hi == INT64_MAX ? INT64_C(7258118400) : hi / S + 1;
+    int64_t pad = interval / S + 2 + (offset < 0 ? -offset : offset) / S; /* whole buckets */
+    lo_s = lo_s > INT64_MIN / 2 + pad ? lo_s - pad : lo_s;
+    hi_s = hi_s < INT64_MAX / 2 - pad ? hi_s + pad : hi_s;
+    size_t cap = 64, n = 0;
+    tzseg *sg = arena_alloc(c->a, cap * sizeof *sg);
+    sg[n++] = (tzseg){INT64_MIN, (int64_t)influxql_tz_offset(tz, lo_s) * S};
+    for (int64_t t = influxql_tz_next(tz, lo_s); t != INT64_MAX && t <= hi_s && n < 4096;
+         t = influxql_tz_next(tz, t)) {
+        if (n == cap) {
+            tzseg *ns = arena_alloc(c->a, 2 * cap * sizeof *ns);
+            memcpy(ns, sg, n * sizeof *sg);
+            sg = ns;
+            cap *= 2;
+        }
+        int64_t z = (int64_t)influxql_tz_offset(tz, t) * S;
+        if (z == sg[n - 1].zone_ns) continue;
+        sg[n++] = (tzseg){t * S + offset, z};
+    }
+    return tz_case(c, sg, 0, n - 1, interval, offset);
+}
+
+/* The series sink of a SELECT on measurement m with output fields f (names; a count() field
+ * is filled with 0 by fill(null)). LIMIT and OFFSET are the caller's. */
+static void sink_setup(tctx *c, irun *r, series_sink *s, const iql_select *sel, const char *m,
+                       const char **gtags, size_t n_gtags, bool tags_in_output, const fields *f,
+                       bool has_time, bool fill_on, bool desc, const iql_tz *tz) {
+    s->w = r->w;
+    s->measurement = m;
+    s->n_tags = n_gtags;
+    s->tag_keys = gtags;
+    s->tags_in_output = tags_in_output;
+    s->n_out = f->n;
+    s->has_time = has_time;
+    s->slimit = sel->slimit;
+    s->soffset = sel->soffset;
+    s->desc = desc;
+    s->err = r->err;
+    s->tz = tz;
+    s->tz_print = tz && r->w->epoch == V1_EPOCH_RFC3339;
+    if (fill_on) {
+        s->fill_on = true;
+        s->fill = sel->fill;
+        s->interval = sel->group_time->interval_ns;
+        s->origin = sel->group_time->offset_ns;
+        if (sel->fill == IQL_FILL_NUMBER && sel->fill_value) {
+            s->fill_is_int = sel->fill_value->kind == IQL_X_INTEGER;
+            s->fill_i = s->fill_is_int ? sel->fill_value->u.i : (int64_t)sel->fill_value->u.f;
+            s->fill_f = s->fill_is_int ? (double)sel->fill_value->u.i : sel->fill_value->u.f;
+        }
+        bool *cc = arena_alloc(c->a, f->n + 1);
+        for (size_t k = 0; k < f->n; k++)
+            cc[k] = f->v[k].expr->kind == QX_FUNC && !strcmp(f->v[k].expr->u.func.name, "count");
+        s->count_col = cc;
+    }
+    s->col_names = arena_alloc(c->a, (f->n + 1) * sizeof *s->col_names);
+    s->col_names[0] = (str_view){"time", 4};
+    for (size_t k = 0; k < f->n; k++)
+        s->col_names[1 + k] = (str_view){f->v[k].name, strlen(f->v[k].name)};
+    s->types = arena_alloc(c->a, (f->n + 1) * sizeof *s->types);
+    s->prev_valid = arena_alloc(c->a, f->n + 1);
+    s->prev_f = arena_alloc(c->a, (f->n + 1) * sizeof(double));
+    s->prev_i = arena_alloc(c->a, (f->n + 1) * sizeof(int64_t));
+    s->prev_u = arena_alloc(c->a, (f->n + 1) * sizeof(uint64_t));
+    s->prev_b = arena_alloc(c->a, f->n + 1);
+    s->prev_s = arena_alloc(c->a, (f->n + 1) * sizeof(str_view));
+    s->prev_off = arena_alloc(c->a, (f->n + 1) * sizeof(size_t));
+    memset(s->prev_s, 0, (f->n + 1) * sizeof(str_view));
+}
+
+/* ------------------------------------------------------------------ mode, distinct, integral */
+
+/* These three are computed here, over the raw points of each series in time order, rather than
+ * by SQL aggregates: integral() needs each point's neighbours (InfluxDB 1.x carries the curve
+ * across bucket boundaries), distinct() answers several rows per bucket and mode() breaks ties
+ * by time. The SQL statement reads SELECT <group tags>, time, <fields> ... ORDER BY <group
+ * tags>, time; a reducer cuts series and buckets and hands its rows to the series sink, which
+ * applies fill, LIMIT / OFFSET and SLIMIT / SOFFSET as for every other query.
+ *
+ *   mode(f)       the most frequent value of the bucket; a tie goes to the value that occurs
+ *                 first (InfluxDB's documented rule), then to the smaller value
+ *   distinct(f)   one row per distinct value, in the order of first occurrence (then by
+ *                 value), column "distinct"; alone in its SELECT, as InfluxDB requires
+ *   integral(f[, unit])  the trapezoid area between consecutive points per unit (1s): with
+ *                 GROUP BY time a bucket's area runs to its end, the value there interpolated
+ *                 toward the next point, and the next bucket starts from that value (InfluxDB
+ *                 1.x's IntegralReducer); a point at the time of the previous one replaces it.
+ *                 Without GROUP BY time the time is 0, as InfluxDB answers it. fill() does not
+ *                 apply to integral() (InfluxDB 1.x does not fill it either). ORDER BY time
+ *                 DESC lists the buckets computed in ascending time, last first. */
+
+typedef enum rfn { RF_MODE, RF_DISTINCT, RF_INTEGRAL } rfn;
+
+typedef struct rpt { /* a point kept for the current bucket */
+    int64_t t;
+    union {
+        double f;
+        int64_t i;
+        uint64_t u;
+    } v;
+    uint32_t soff, slen; /* strings: bytes in reducer.bstr */
+} rpt;
+
+typedef struct rcol {
+    rfn fn;
+    size_t in;   /* input column (0-based among the fields read) */
+    qtype type;  /* of the input */
+    double unit; /* integral: ns per unit */
+    rpt *pts;    /* mode / distinct: the bucket's points */
+    size_t n, cap;
+    /* integral state */
+    bool have_prev;
+    int64_t prev_t, ws, we;
+    double prev_v, sum;
+} rcol;
+
+typedef struct rout { /* one output value: bucket time, column */
+    int64_t t;
+    uint32_t col, seq;
+    uint8_t valid;
+    rpt v;
+} rout;
+
+typedef struct reducer {
+    series_sink *s;
+    rcol *cols;
+    size_t n_cols, n_in;
+    qtype *in_types;
+    bool distinct; /* the one column is distinct(): one row per value */
+    const iql_dim *gt;
+    int64_t time0;  /* the time of every row without GROUP BY time */
+    bool time_zero; /* integral without GROUP BY time: time 0 */
+    bool in_series, have_bucket;
+    int64_t bucket;
+    buf tags, bstr, ostr;
+    rout *outs;
+    size_t n_outs, cap_outs;
+    size_t mem, max_mem;
+    silt_err *err;
+    int rc;
+} reducer;
+
+static int rd_mem(reducer *R, size_t add) {
+    R->mem += add;
+    if (R->mem > R->max_mem)
+        return R->rc = SILT_FAIL(R->err, SILT_ELIMIT, "query exceeds the memory limit of %zu bytes",
+                                 R->max_mem);
+    return SILT_OK;
+}
+
+static void tags_encode(buf *b, const query_vec *const *vecs, size_t n, uint32_t i) {
+    buf_reset(b);
+    for (size_t t = 0; t < n; t++) {
+        str_view v = {"", 0};
+        if (vecs[t]->str && (!vecs[t]->valid || vecs[t]->valid[i])) v = vecs[t]->str[i];
+        uint32_t len = (uint32_t)v.n;
+        buf_append(b, &len, 4);
+        buf_append(b, v.p, v.n);
+    }
+}
+
+static bool tags_same(const buf *b, const query_vec *const *vecs, size_t n, uint32_t i) {
+    const uint8_t *p = b->p;
+    for (size_t t = 0; t < n; t++) {
+        str_view v = {"", 0};
+        if (vecs[t]->str && (!vecs[t]->valid || vecs[t]->valid[i])) v = vecs[t]->str[i];
+        uint32_t len;
+        memcpy(&len, p, 4);
+        if (len != v.n || (len && memcmp(p + 4, v.p, len))) return false;
+        p += 4 + len;
+    }
+    return true;
+}
+
+static int rd_out(reducer *R, int64_t t, size_t col, bool valid, const rpt *v, const buf *strs) {
+    if (R->n_outs == R->cap_outs) {
+        size_t cap = R->cap_outs ? R->cap_outs * 2 : 64;
+        if (rd_mem(R, (cap - R->cap_outs) * sizeof(rout)) < 0) return R->rc;
+        R->outs = xrealloc(R->outs, cap * sizeof *R->outs);
+        R->cap_outs = cap;
+    }
+    rout *o = &R->outs[R->n_outs];
+    *o = (rout){.t = t, .col = (uint32_t)col, .seq = (uint32_t)R->n_outs, .valid = valid};
+    if (v) {
+        o->v = *v;
+        if (R->cols[col].type == QT_STRING && strs) { /* copy the bytes into ostr */
+            o->v.soff = (uint32_t)R->ostr.len;
+            buf_append(&R->ostr, strs->p + v->soff, v->slen);
+            if (rd_mem(R, v->slen) < 0) return R->rc;
+        }
+    }
+    R->n_outs++;
+    return SILT_OK;
+}
+
+static int rpt_cmp_val(qtype t, const rpt *a, const rpt *b, const uint8_t *sb) {
+    switch (t) {
+        case QT_FLOAT:
+            if (a->v.f < b->v.f) return -1;
+            if (a->v.f > b->v.f) return 1;
+            if (isnan(a->v.f) != isnan(b->v.f)) return isnan(a->v.f) ? 1 : -1;
+            return 0;
+        case QT_UINT:
+            return a->v.u < b->v.u ? -1 : a->v.u > b->v.u;
+        case QT_STRING: {
+            uint32_t n = a->slen < b->slen ? a->slen : b->slen;
+            int c = n ? memcmp(sb + a->soff, sb + b->soff, n) : 0;
+            return c ? c : a->slen < b->slen ? -1 : a->slen > b->slen;
+        }
+        default: /* int, bool */
+            return a->v.i < b->v.i ? -1 : a->v.i > b->v.i;
+    }
+}
+
+typedef struct rsort_ctx {
+    qtype t;
+    const uint8_t *sb;
+} rsort_ctx;
+
+static int rpt_cmp_val_time(const void *x, const void *y, void *arg) {
+    const rsort_ctx *k = arg;
+    const rpt *a = x, *b = y;
+    int c = rpt_cmp_val(k->t, a, b, k->sb);
+    return c ? c : a->t < b->t ? -1 : a->t > b->t;
+}
+
+static int rpt_cmp_time_val(const void *x, const void *y, void *arg) {
+    const rsort_ctx *k = arg;
+    const rpt *a = x, *b = y;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    return rpt_cmp_val(k->t, a, b, k->sb);
+}
+
+/* The end of a bucket: mode and distinct answer from its points. */
+static int rd_bucket_end(reducer *R) {
+    if (!R->have_bucket) return SILT_OK;
+    int64_t t = R->gt ? R->bucket : R->time0;
+    for (size_t k = 0; k < R->n_cols && !R->rc; k++) {
+        rcol *c = &R->cols[k];
+        if (c->fn == RF_INTEGRAL || !c->n) continue;
+        rsort_ctx ctx = {c->type, R->bstr.p};
+        qsort_r(c->pts, c->n, sizeof *c->pts, rpt_cmp_val_time, &ctx);
+        if (c->fn == RF_MODE) {
+            /* runs of equal values, each sorted by time: its first point is its earliest */
+            size_t best = 0, best_n = 0;
+            for (size_t i = 0; i < c->n;) {
+                size_t j = i + 1;
+                while (j < c->n && !rpt_cmp_val(c->type, &c->pts[i], &c->pts[j], R->bstr.p)) j++;
+                size_t cnt = j - i;
+                if (cnt > best_n || (cnt == best_n && c->pts[i].t < c->pts[best].t)) {
+                    best = i;
+                    best_n = cnt;
+                }
+                i = j;
+            }
+            rd_out(R, t, k, true, &c->pts[best], &R->bstr);
+        } else { /* distinct: the earliest point of each value, by time then value */
+            size_t u = 0;
+            for (size_t i = 0; i < c->n; i++)
+                if (!u || rpt_cmp_val(c->type, &c->pts[u - 1], &c->pts[i], R->bstr.p))
+                    c->pts[u++] = c->pts[i];
+            qsort_r(c->pts, u, sizeof *c->pts, rpt_cmp_time_val, &ctx);
+            for (size_t i = 0; i < u && !R->rc; i++) rd_out(R, t, k, true, &c->pts[i], &R->bstr);
+        }
+        c->n = 0;
+    }
+    buf_reset(&R->bstr);
+    R->have_bucket = false;
+    return R->rc;
+}
+
+static int64_t rd_window(reducer *R, int64_t t, int64_t *end) {
+    series_sink *s = R->s;
+    int64_t b = ss_bucket(s, t);
+    *end = ss_next_bucket(s, b);
+    return b;
+}
+
+/* InfluxDB 1.x's FloatIntegralReducer.AggregateFloat. */
+static void rd_integral(reducer *R, size_t k, int64_t t, double v) {
+    rcol *c = &R->cols[k];
+    if (!c->have_prev) {
+        c->have_prev = true;
+        c->prev_t = t;
+        c->prev_v = v;
+        c->sum = 0;
+        c->ws = c->we = 0;
+        if (R->gt) c->ws = rd_window(R, t, &c->we);
+        return;
+    }
+    if (c->prev_t == t) {
+        c->prev_v = v;
+        return;
+    }
+    if (R->gt && t >= c->we) {
+        if (c->prev_t != c->we) { /* the area up to the bucket's end, toward this point */
+            double val =
+                (v - c->prev_v) / (double)(t - c->prev_t) * (double)(c->we - c->prev_t) + c->prev_v;
+            c->sum += 0.5 * (val + c->prev_v) * ((double)(c->we - c->prev_t) / c->unit);
+            c->prev_v = val;
+            c->prev_t = c->we;
+        }
+        rpt o = {.v.f = c->sum};
+        rd_out(R, c->ws, k, true, &o, NULL);
+        c->ws = rd_window(R, t, &c->we);
+        c->sum = 0;
+    }
+    c->sum += 0.5 * (v + c->prev_v) * ((double)(t - c->prev_t) / c->unit);
+    c->prev_t = t;
+    c->prev_v = v;
+}
+
+/* One output row of the current series into the series sink. */
+static void rd_emit_row(reducer *R, const rout *from, size_t n) {
+    series_sink *s = R->s;
+    enum { MAXC = 1024 };
+    size_t nt = s->n_tags < 64 ? s->n_tags : 64;
+    str_view tv[64];
+    query_vec tvec[64];
+    const query_vec *vecs[64 + 1 + MAXC];
+    const uint8_t *p = R->tags.p;
+    for (size_t i = 0; i < nt; i++) {
+        uint32_t len;
+        memcpy(&len, p, 4);
+        tv[i] = (str_view){(const char *)p + 4, len};
+        p += 4 + len;
+        tvec[i] = (query_vec){.str = &tv[i]};
+        vecs[i] = &tvec[i];
+    }
+    int64_t t = R->gt ? from[0].t : R->time_zero ? 0 : R->time0;
+    query_vec timev = {.i64 = &t};
+    vecs[nt] = &timev;
+    static const uint8_t yes = 1, no = 0;
+    size_t nc = R->n_cols < MAXC ? R->n_cols : MAXC;
+    query_vec ov[MAXC];
+    str_view sv[MAXC];
+    uint8_t bv[MAXC];
+    for (size_t k = 0; k < nc; k++) {
+        ov[k] = (query_vec){.valid = &no};
+        vecs[nt + 1 + k] = &ov[k];
+    }
+    for (size_t j = 0; j < n; j++) {
+        const rout *o = &from[j];
+        if (o->col >= nc || !o->valid) continue;
+        query_vec *v = &ov[o->col];
+        v->valid = &yes;
+        switch (R->cols[o->col].fn == RF_INTEGRAL ? QT_FLOAT : R->cols[o->col].type) {
+            case QT_FLOAT:
+                v->f64 = &o->v.v.f;
+                break;
+            case QT_UINT:
+                v->u64 = &o->v.v.u;
+                break;
+            case QT_BOOL:
+                bv[o->col] = (uint8_t)(o->v.v.i != 0);
+                v->b = &bv[o->col];
+                break;
+            case QT_STRING:
+                sv[o->col] = (str_view){(const char *)R->ostr.p + o->v.soff, o->v.slen};
+                v->str = &sv[o->col];
+                break;
+            default:
+                v->i64 = &o->v.v.i;
+        }
+    }
+    static const uint32_t sel0 = 0;
+    ss_rows(s, vecs, &sel0, 1, R->err);
+}
+
+static int rout_cmp(const void *x, const void *y) {
+    const rout *a = x, *b = y;
+    if (a->t != b->t) return a->t < b->t ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The end of a series: integral's last bucket, then its rows, ascending or descending. */
+static int rd_series_end(reducer *R) {
+    if (!R->in_series) return SILT_OK;
+    if (rd_bucket_end(R) < 0) return R->rc;
+    for (size_t k = 0; k < R->n_cols; k++) {
+        rcol *c = &R->cols[k];
+        if (c->fn != RF_INTEGRAL || !c->have_prev) continue;
+        if (c->prev_t != c->ws) { /* InfluxDB's Close(): no area after a bucket's start */
+            rpt o = {.v.f = c->sum};
+            rd_out(R, c->ws, k, true, &o, NULL);
+        }
+        c->have_prev = false;
+    }
+    if (R->rc) return R->rc;
+    qsort(R->outs, R->n_outs, sizeof *R->outs, rout_cmp);
+    /* rows: the values of one bucket (distinct: each value its own row) */
+    size_t nrows = 0;
+    size_t *start = R->n_outs ? xmalloc((R->n_outs + 1) * sizeof *start) : NULL;
+    for (size_t i = 0; i < R->n_outs; i++)
+        if (R->distinct || !i || R->outs[i].t != R->outs[i - 1].t) start[nrows++] = i;
+    if (start) start[nrows] = R->n_outs;
+    /* descending: the buckets from the last, the rows of one bucket in their order */
+    for (size_t x = 0; x < nrows;) {
+        size_t g = x; /* [g, e): the rows of one bucket, counted from the end when desc */
+        size_t e = x + 1;
+        if (R->s->desc) {
+            size_t last = nrows - 1 - x;
+            int64_t bt = R->outs[start[last]].t;
+            size_t first = last;
+            while (first > 0 && R->outs[start[first - 1]].t == bt) first--;
+            g = first;
+            e = last + 1;
+        }
+        for (size_t y = g; y < e; y++) rd_emit_row(R, &R->outs[start[y]], start[y + 1] - start[y]);
+        x += e - g;
+    }
+    free(start);
+    R->n_outs = 0;
+    buf_reset(&R->ostr);
+    R->in_series = false;
+    return SILT_OK;
+}
+
+static int rd_rows(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                   silt_err *err) {
+    (void)err;
+    reducer *R = arg;
+    size_t nt = R->s->n_tags;
+    const query_vec *tv = vecs[nt];
+    const query_vec *const *in = vecs + nt + 1;
+    for (size_t k = 0; k < n && !R->rc; k++) {
+        uint32_t i = sel[k];
+        if (!R->in_series || !tags_same(&R->tags, vecs, nt, i)) {
+            if (rd_series_end(R) < 0) break;
+            tags_encode(&R->tags, vecs, nt, i);
+            R->in_series = true;
+        }
+        int64_t t = tv->i64 ? tv->i64[i] : 0;
+        int64_t b = R->gt ? ss_bucket(R->s, t) : 0;
+        if (R->have_bucket && b != R->bucket && rd_bucket_end(R) < 0) break;
+        R->have_bucket = true;
+        R->bucket = b;
+        for (size_t c = 0; c < R->n_cols; c++) {
+            rcol *col = &R->cols[c];
+            const query_vec *v = in[col->in];
+            if (v->valid && !v->valid[i]) continue;
+            rpt p = {.t = t};
+            switch (col->type) {
+                case QT_FLOAT:
+                    p.v.f = v->f64[i];
+                    break;
+                case QT_UINT:
+                    p.v.u = v->u64[i];
+                    break;
+                case QT_BOOL:
+                    p.v.i = v->b[i] ? 1 : 0;
+                    break;
+                case QT_STRING:
+                    p.soff = (uint32_t)R->bstr.len;
+                    p.slen = (uint32_t)v->str[i].n;
+                    buf_append(&R->bstr, v->str[i].p, v->str[i].n);
+                    if (rd_mem(R, v->str[i].n) < 0) return R->rc;
+                    break;
+                default:
+                    p.v.i = v->i64[i];
+            }
+            if (col->fn == RF_INTEGRAL) {
+                rd_integral(R, c, t,
+                            col->type == QT_FLOAT  ? p.v.f
+                            : col->type == QT_UINT ? (double)p.v.u
+                                                   : (double)p.v.i);
+                continue;
+            }
+            if (col->n == col->cap) {
+                size_t cap = col->cap ? col->cap * 2 : 64;
+                if (rd_mem(R, (cap - col->cap) * sizeof(rpt)) < 0) return R->rc;
+                col->pts = xrealloc(col->pts, cap * sizeof *col->pts);
+                col->cap = cap;
+            }
+            col->pts[col->n++] = p;
+        }
+    }
+    return R->rc;
+}
+
+static void rd_ready(void *arg, const qplan *plan) {
+    reducer *R = arg;
+    series_sink *s = R->s;
+    const qplan *scan = plan_scan(plan);
+    int64_t t_min = scan ? scan->u.scan.t_min : INT64_MIN;
+    int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
+    R->time0 = t_min == INT64_MIN ? 0 : t_min;
+    for (size_t k = 0; k < R->n_in; k++) R->in_types[k] = plan->cols[s->n_tags + 1 + k].type;
+    for (size_t k = 0; k < R->n_cols; k++) R->cols[k].type = R->in_types[R->cols[k].in];
+    s->types[0] = V1_TIME;
+    for (size_t k = 0; k < R->n_cols; k++)
+        s->types[1 + k] = R->cols[k].fn == RF_INTEGRAL ? V1_FLOAT : v1_of(R->cols[k].type);
+    if (s->fill_on) {
+        s->first_bucket = t_min == INT64_MIN ? INT64_MIN : ss_bucket(s, t_min);
+        s->last_bucket = t_max == INT64_MAX ? INT64_MAX : ss_bucket(s, t_max);
+    }
+}
+
+static bool is_reduce_call(const iql_expr *e, rfn *fn) {
+    if (e->kind == IQL_X_DISTINCT) {
+        *fn = RF_DISTINCT;
+        return true;
+    }
+    if (e->kind != IQL_X_CALL) return false;
+    str_view n = e->u.call.name;
+    if (n.n == 4 && !memcmp(n.p, "mode", 4))
+        *fn = RF_MODE;
+    else if (n.n == 8 && !memcmp(n.p, "distinct", 8))
+        *fn = RF_DISTINCT;
+    else if (n.n == 8 && !memcmp(n.p, "integral", 8))
+        *fn = RF_INTEGRAL;
+    else
+        return false;
+    return true;
+}
+
+/* Does the SELECT list call mode(), distinct() or integral() at its top level? */
+static bool needs_reducer(const iql_select *sel) {
+    rfn fn;
+    for (size_t i = 0; i < sel->n_fields; i++)
+        if (is_reduce_call(sel->fields[i].expr, &fn)) return true;
+    return false;
+}
+
+/* A SELECT of mode / distinct / integral on one measurement (see above). */
+static int select_reduce(irun *r, tctx *c, qctx *q, const iql_select *sel, const char *m,
+                         const char **gtags, size_t n_gtags, bool tags_in_output, series_sink *s,
+                         const iql_tz *tz) {
+    const query_table *tbl = c->tbl;
+    size_t cap = tbl->n_cols + sel->n_fields + 1;
+    rcol *cols = arena_alloc(c->a, cap * sizeof *cols);
+    const char **in_names = arena_alloc(c->a, (tbl->n_cols + 1) * sizeof *in_names);
+    fields f = {0};
+    size_t n_cols = 0, n_in = 0;
+    bool distinct = false, integral = false;
+    buf nb = {0};
+    for (size_t i = 0; i < sel->n_fields; i++) {
+        const iql_expr *e = sel->fields[i].expr;
+        rfn fn;
+        if (!is_reduce_call(e, &fn)) {
+            buf_free(&nb);
+            return SILT_FAIL(r->err, SILT_EINVAL,
+                             "mode(), distinct() and integral() cannot be combined with other "
+                             "functions or fields yet");
+        }
+        const char *fname = fn == RF_MODE ? "mode" : fn == RF_DISTINCT ? "distinct" : "integral";
+        const iql_expr *a0 = e->kind == IQL_X_DISTINCT ? NULL
+                             : e->u.call.n_args        ? e->u.call.args[0]
+                                                       : NULL;
+        if (fn == RF_DISTINCT) {
+            distinct = true;
+            if (sel->n_fields != 1) {
+                buf_free(&nb);
+                return SILT_FAIL(r->err, SILT_EINVAL,
+                                 "aggregate function distinct() cannot be combined with other "
+                                 "functions or fields");
+            }
+            if (e->kind == IQL_X_CALL && (e->u.call.n_args != 1 || a0->kind != IQL_X_VARREF)) {
+                buf_free(&nb);
+                return SILT_FAIL(r->err, SILT_EINVAL,
+                                 "distinct function requires at least one argument");
+            }
+        } else if (!a0 || (e->u.call.n_args > (fn == RF_INTEGRAL ? 2u : 1u))) {
+            buf_free(&nb);
+            return SILT_FAIL(r->err, SILT_EINVAL, "invalid number of arguments for %s, expected %s",
+                             fname, fn == RF_INTEGRAL ? "1 or 2" : "1");
+        }
+        double unit = 1e9;
+        if (fn == RF_INTEGRAL) {
+            integral = true;
+            if (e->u.call.n_args == 2) {
+                const iql_expr *u = e->u.call.args[1];
+                if (u->kind != IQL_X_DURATION || u->u.i <= 0) {
+                    buf_free(&nb);
+                    return SILT_FAIL(r->err, SILT_EINVAL, "second argument must be a duration");
+                }
+                unit = (double)u->u.i;
+            }
+        }
+        /* the fields it reads: one name, or every field matching * or /re/ */
+        const char *names[1];
+        const char **list = names;
+        size_t nl = 0;
+        bool expand = a0 && (a0->kind == IQL_X_WILDCARD || a0->kind == IQL_X_REGEX);
+        if (!a0 || a0->kind == IQL_X_VARREF) {
+            str_view nm = a0 ? a0->u.ref.name : e->u.s;
+            names[0] = cstr(c, nm);
+            nl = 1;
+        } else if (expand) {
+            list = arena_alloc(c->a, (tbl->n_cols + 1) * sizeof *list);
+            for (size_t k = 0; k < tbl->n_cols; k++) {
+                const query_column *col = &tbl->cols[k];
+                if (col->kind != QCOL_FIELD) continue;
+                if (fn == RF_INTEGRAL && !numeric(col->type)) continue;
+                if (!name_matches(c, a0, col->name)) continue;
+                list[nl++] = col->name;
+            }
+            qsort(list, nl, sizeof *list, cmp_cstr);
+        } else {
+            buf_free(&nb);
+            return SILT_FAIL(r->err, SILT_EINVAL, "expected field argument in %s()", fname);
+        }
+        for (size_t k = 0; k < nl; k++) {
+            lp_type ft;
+            int kind = col_kind(tbl, list[k], &ft);
+            if (kind != QCOL_FIELD) continue; /* no such field: no values */
+            if (fn == RF_INTEGRAL && !numeric(ft)) {
+                buf_free(&nb);
+                return SILT_FAIL(r->err, SILT_EINVAL,
+                                 "integral() needs a numeric field: %s is a %s field", list[k],
+                                 ft == LP_STRING ? "string" : "boolean");
+            }
+            size_t in = 0;
+            while (in < n_in && strcmp(in_names[in], list[k])) in++;
+            if (in == n_in) in_names[n_in++] = list[k];
+            cols[n_cols] = (rcol){.fn = fn, .in = in, .unit = unit};
+            buf_reset(&nb);
+            if (expand)
+                buf_printf(&nb, "%s_%s",
+                           sel->fields[i].alias.p ? cstr(c, sel->fields[i].alias) : fname, list[k]);
+            else if (sel->fields[i].alias.p)
+                buf_append(&nb, sel->fields[i].alias.p, sel->fields[i].alias.n);
+            else
+                buf_puts(&nb, fname);
+            fields_add(c, &f, col_ref(c, list[k]), arena_strndup(c->a, (const char *)nb.p, nb.len));
+            n_cols++;
+        }
+    }
+    buf_free(&nb);
+    if (!n_cols || c->rc) return c->rc; /* no such field: no series */
+    dedupe_names(c, &f);
+
+    /* SELECT <group tags>, time, <fields> FROM m WHERE where AND (f IS NOT NULL OR ...)
+     * ORDER BY <group tags>, time */
+    qstmt st = {.kind = QS_SELECT, .table = m, .limit = -1};
+    st.items = arena_alloc(c->a, (n_gtags + 1 + n_in) * sizeof *st.items);
+    size_t ni = 0;
+    for (size_t k = 0; k < n_gtags; k++) st.items[ni++] = item(col_ref(c, gtags[k]), gtags[k]);
+    st.items[ni++] = item(col_ref(c, "time"), "time");
+    for (size_t k = 0; k < n_in; k++) {
+        char *al = arena_alloc(c->a, 32);
+        snprintf(al, 32, "__iql_%zu", k);
+        st.items[ni++] = item(col_ref(c, in_names[k]), al);
+    }
+    st.n_items = ni;
+    if (sel->where && !(st.where = tr_expr(c, sel->where))) return c->rc;
+    qexpr *any = nx(c, QX_OR);
+    any->u.list.args = arena_alloc(c->a, n_in * sizeof(qexpr *));
+    for (size_t k = 0; k < n_in; k++) {
+        qexpr *nn = nx(c, QX_IS_NULL);
+        nn->u.un.arg = col_ref(c, in_names[k]);
+        nn->u.un.negated = true;
+        any->u.list.args[k] = nn;
+    }
+    any->u.list.n = n_in;
+    st.where = and2(c, st.where, n_in == 1 ? any->u.list.args[0] : any);
+    st.order = arena_alloc(c->a, (n_gtags + 1) * sizeof *st.order);
+    for (size_t k = 0; k <= n_gtags; k++)
+        st.order[k] = (qorder_item){.expr = ordinal(c, k + 1),
+                                    .nulls = k < n_gtags ? QNULLS_FIRST : QNULLS_DEFAULT};
+    st.n_order = n_gtags + 1;
+
+    bool desc = sel->order == IQL_ORDER_DESC;
+    bool fill_on = sel->group_time && sel->fill != IQL_FILL_NONE && !integral;
+    sink_setup(c, r, s, sel, m, gtags, n_gtags, tags_in_output, &f, true, fill_on, desc, tz);
+    s->limit = sel->limit;
+    s->offset = sel->offset;
+    if (sel->group_time && !fill_on) { /* the reducer's buckets even without fill */
+        s->interval = sel->group_time->interval_ns;
+        s->origin = sel->group_time->offset_ns;
+    }
+
+    reducer R = {.s = s,
+                 .cols = cols,
+                 .n_cols = n_cols,
+                 .n_in = n_in,
+                 .distinct = distinct,
+                 .gt = sel->group_time,
+                 .time_zero = integral,
+                 .max_mem = q->max_memory_bytes,
+                 .err = r->err};
+    R.in_types = arena_alloc(c->a, (n_in + 1) * sizeof *R.in_types);
+    int rc = run_stmt(q, &st, rd_rows, rd_ready, &R);
+    if (rc >= 0 && rd_series_end(&R) < 0) rc = R.rc;
+    if (rc >= 0) ss_end_series(s);
+    for (size_t k = 0; k < n_cols; k++) free(cols[k].pts);
+    free(R.outs);
+    buf_free(&R.tags);
+    buf_free(&R.bstr);
+    buf_free(&R.ostr);
+    return rc;
+}
+
 /* One SELECT on one measurement. */
-static int select_measurement(irun *r, const iql_select *sel, const char *m) {
+static int select_measurement(irun *r, const iql_select *sel, const char *m, const iql_tz *tz) {
     qctx q;
     qctx_init(r, &q, r->err);
-    tctx c = {.q = &q, .a = &q.arena, .err = r->err};
+    tctx c = {.q = &q, .a = &q.arena, .err = r->err, .tz = tz};
     query_table tbl = {0};
     bool have_tbl = false;
     series_sink s = {0};
@@ -1019,6 +1950,10 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
         if (grouped[k]) gtags[n_gtags++] = tbl.cols[k].name;
     qsort(gtags, n_gtags, sizeof *gtags, cmp_cstr);
 
+    if (needs_reducer(sel)) {
+        rc = select_reduce(r, &c, &q, sel, m, gtags, n_gtags, tags_in_output, &s, tz);
+        goto out;
+    }
     bool agg = false;
     for (size_t i = 0; i < sel->n_fields; i++) agg |= has_call(sel->fields[i].expr);
     if (sel->group_time && !agg) {
@@ -1048,13 +1983,43 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
     else if (sel->group_time) {
         qexpr *args[3] = {lit_int(&c, sel->group_time->interval_ns, QT_INTERVAL),
                           col_ref(&c, "time"), lit_int(&c, sel->group_time->offset_ns, QT_TIME)};
-        st.items[ni++] = item(func(&c, "date_bin", args, 3), "time");
+        qexpr *bucket = func(&c, "date_bin", args, 3);
+        if (tz) {
+            int64_t lo = INT64_MIN, hi = INT64_MAX;
+            where_time_range(r, tz, sel->where, &lo, &hi);
+            bucket = tz_bucket_expr(&c, tz, sel->group_time->interval_ns,
+                                    sel->group_time->offset_ns, lo, hi);
+        }
+        st.items[ni++] = item(bucket, "time");
     }
     for (size_t k = 0; k < f.n; k++) {
         /* unique internal aliases: the output names may repeat tag names or "time" */
         char *al = arena_alloc(c.a, 32);
         snprintf(al, 32, "__iql_%zu", k);
         st.items[ni++] = item(f.v[k].expr, al);
+    }
+    /* one selector alone (first, last, min, max of a field), without GROUP BY time: InfluxDB
+     * 1.x answers the selected point's time, read from a hidden selector_<fn>(f, time) */
+    bool sel_time = false;
+    lp_type sft = LP_FLOAT;
+    if (agg && !sel->group_time && sel->n_fields == 1 && f.n == 1) {
+        const iql_expr *e = sel->fields[0].expr;
+        static const char *const sels[] = {"first", "last", "min", "max"};
+        for (size_t k = 0; k < 4 && e->kind == IQL_X_CALL && !sel_time; k++)
+            if (e->u.call.name.n == strlen(sels[k]) &&
+                !memcmp(e->u.call.name.p, sels[k], e->u.call.name.n) && e->u.call.n_args == 1 &&
+                e->u.call.args[0]->kind == IQL_X_VARREF &&
+                col_kind(&tbl, cstr(&c, e->u.call.args[0]->u.ref.name), &sft) == QCOL_FIELD &&
+                (k < 2 || numeric(sft))) {
+                char fn[32];
+                snprintf(fn, sizeof fn, "selector_%s", sels[k]);
+                qexpr *args[2] = {col_ref(&c, cstr(&c, e->u.call.args[0]->u.ref.name)),
+                                  col_ref(&c, "time")};
+                st.items = arena_realloc_items(&c, st.items, ni);
+                st.items[ni++] =
+                    item(func(&c, arena_strndup(c.a, fn, strlen(fn)), args, 2), "__iql_time");
+                sel_time = true;
+            }
     }
     st.n_items = ni;
     if (sel->where && !(st.where = tr_expr(&c, sel->where))) {
@@ -1126,53 +2091,11 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m) {
         st.n_part_keys = n_gtags;
         st.part_limit = sel->offset + sel->limit;
     }
-    if (sel->fill == IQL_FILL_LINEAR && fill_on) {
-        rc = SILT_FAIL(r->err, SILT_EINVAL, "fill(linear) is not supported yet");
-        goto out;
-    }
 
-    /* the sink */
-    s.w = r->w;
-    s.measurement = m;
-    s.n_tags = n_gtags;
-    s.tag_keys = gtags;
-    s.tags_in_output = tags_in_output;
-    s.n_out = f.n;
-    s.has_time = has_time;
+    sink_setup(&c, r, &s, sel, m, gtags, n_gtags, tags_in_output, &f, has_time, fill_on, desc, tz);
+    s.sel_time = sel_time;
     s.limit = n_gtags || fill_on ? sel->limit : 0;
     s.offset = n_gtags || fill_on ? sel->offset : 0;
-    s.slimit = sel->slimit;
-    s.soffset = sel->soffset;
-    s.desc = desc;
-    s.err = r->err;
-    if (fill_on) {
-        s.fill_on = true;
-        s.fill = sel->fill;
-        s.interval = sel->group_time->interval_ns;
-        s.origin = sel->group_time->offset_ns;
-        if (sel->fill == IQL_FILL_NUMBER && sel->fill_value) {
-            s.fill_is_int = sel->fill_value->kind == IQL_X_INTEGER;
-            s.fill_i = s.fill_is_int ? sel->fill_value->u.i : (int64_t)sel->fill_value->u.f;
-            s.fill_f = s.fill_is_int ? (double)sel->fill_value->u.i : sel->fill_value->u.f;
-        }
-        bool *cc = arena_alloc(c.a, f.n + 1);
-        for (size_t k = 0; k < f.n; k++)
-            cc[k] = f.v[k].expr->kind == QX_FUNC && !strcmp(f.v[k].expr->u.func.name, "count");
-        s.count_col = cc;
-    }
-    s.col_names = arena_alloc(c.a, (f.n + 1) * sizeof *s.col_names);
-    s.col_names[0] = (str_view){"time", 4};
-    for (size_t k = 0; k < f.n; k++)
-        s.col_names[1 + k] = (str_view){f.v[k].name, strlen(f.v[k].name)};
-    s.types = arena_alloc(c.a, (f.n + 1) * sizeof *s.types);
-    s.prev_valid = arena_alloc(c.a, f.n + 1);
-    s.prev_f = arena_alloc(c.a, (f.n + 1) * sizeof(double));
-    s.prev_i = arena_alloc(c.a, (f.n + 1) * sizeof(int64_t));
-    s.prev_u = arena_alloc(c.a, (f.n + 1) * sizeof(uint64_t));
-    s.prev_b = arena_alloc(c.a, f.n + 1);
-    s.prev_s = arena_alloc(c.a, (f.n + 1) * sizeof(str_view));
-    s.prev_off = arena_alloc(c.a, (f.n + 1) * sizeof(size_t));
-    memset(s.prev_s, 0, (f.n + 1) * sizeof(str_view));
 
     rc = run_stmt(&q, &st, ss_rows, sink_ready, &s);
     if (rc >= 0) ss_end_series(&s);
@@ -1540,7 +2463,12 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
 /* ------------------------------------------------------------------ statements */
 
 static int run_select(irun *r, const iql_select *sel, arena *a) {
-    if (sel->tz.p) return SILT_FAIL(r->err, SILT_EINVAL, "tz() is not supported yet");
+    iql_tz tzv, *tz = NULL;
+    if (sel->tz.p) {
+        int trc = influxql_tz_load(arena_strndup(a, sel->tz.p, sel->tz.n), a, &tzv, r->err);
+        if (trc < 0) return trc;
+        tz = &tzv;
+    }
     const char **ms = arena_alloc(a, sizeof *ms);
     size_t nm = 0;
     for (size_t i = 0; i < sel->n_sources; i++)
@@ -1560,7 +2488,7 @@ static int run_select(irun *r, const iql_select *sel, arena *a) {
     }
     for (size_t i = 0; i < nm; i++) {
         if (i && !strcmp(ms[i], ms[i - 1])) continue;
-        if ((rc = select_measurement(r, sel, ms[i])) < 0) return rc;
+        if ((rc = select_measurement(r, sel, ms[i], tz)) < 0) return rc;
     }
     return SILT_OK;
 }

@@ -780,7 +780,8 @@ static size_t emit_page(pq_writer *w, const page_desc *d, const buf *body) {
         tcw_i32(&t, 2, d->enc);
         tcw_i32(&t, 3, PQE_RLE);
         tcw_i32(&t, 4, PQE_RLE);
-        pq__write_stats(&t, 5, d->stats);
+        /* no statistics in page headers: the ColumnIndex has them for every page, and a
+         * reader that prunes uses it; in each header they cost bytes and parse time */
         tcw_end(&t);
     } else {
         tcw_struct(&t, 8);
@@ -791,7 +792,6 @@ static size_t emit_page(pq_writer *w, const page_desc *d, const buf *body) {
         tcw_i32(&t, 5, d->def_len);
         tcw_i32(&t, 6, 0);
         tcw_bool(&t, 7, w->o.codec != PQ_UNCOMPRESSED);
-        pq__write_stats(&t, 8, d->stats);
         tcw_end(&t);
     }
     tcw_end(&t);

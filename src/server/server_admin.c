@@ -18,7 +18,8 @@
  *   3. one catalog transaction marks the object deleted and its files for deletion at now +
  *      --gc-grace-period; then it leaves the schema;
  *   4. release the gate: new writes to that name create a fresh object.
- * A crash between 2 and 3 leaves the object intact (the client saw no success). Writes wait
+ * A crash between 2 and 3 (injection point drop.before_mark) leaves the object intact (the
+ * client saw no success). Writes wait
  * for the persist in step 2: a drop costs a persist of everything in memory.
  */
 #include "server_int.h"
@@ -69,6 +70,10 @@ static int ddl_drop(server *s, const char *db, const char *table, silt_err *err)
     if ((rc =
              jobs_persist_all(s->d.store, s->d.buffer, s->d.wal, wal_last_seq(s->d.wal), &ps, err)))
         goto out; /* nothing dropped; what was not persisted stays in the buffer and WAL */
+    if ((rc = INJECT("drop.before_mark"))) {
+        SILT_FAIL(err, rc, "injected failure before the catalog marks");
+        goto out;
+    }
     int64_t grace = (int64_t)s->d.conf->gc_grace_period_ns;
     rc = table ? store_drop_table(s->d.store, db, table, grace, NULL, err)
                : store_drop_db(s->d.store, db, grace, NULL, err);

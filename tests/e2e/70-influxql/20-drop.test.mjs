@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { startServer, request, injectionBin } from '../lib/server.mjs';
-import { listParquet } from '../lib/storage.mjs';
+import { listParquet, assertVerifyClean } from '../lib/storage.mjs';
 
 const DAY_NS = 86400n * 1000000000n;
 const GRACE_NS = 100n * DAY_NS;
@@ -129,6 +129,10 @@ for (const crash of [false, true]) {
     const all = await catalogFiles(srv, 'd1', 'cpu');
     assert.equal(all.filter((f) => f.toDeleteAt === 0n && !f.tableDeleted).length, crash ? 0 : 1, 'the new table\'s file (persisted on a graceful stop)');
     assert.equal(all.filter((f) => f.tableDeleted).length, 3);
+    // the marked files are still whole: `silt verify` checks them like live ones
+    await srv.stop();
+    const v = await assertVerifyClean(assert, srv, 'after the drop');
+    assert.equal(v.files, (await catalogFiles(srv, 'd1', null)).length);
   });
 
   test(`DROP DATABASE hides everything, keeps its files marked, survives a ${how}; writing again makes a fresh database`, { timeout: 120000 }, async (t) => {

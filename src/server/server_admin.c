@@ -37,9 +37,7 @@ static bool db_known(server *s, const char *db, const char *table) {
 
 static int need_store(server *s, const char *what, silt_err *err) {
     if (s->d.store) return SILT_OK;
-    return SILT_FAIL(err, SILT_EUNSUPPORTED,
-                     "%s needs persistent storage (this server reads "
-                     "its buffer only)",
+    return SILT_FAIL(err, SILT_EUNSUPPORTED, "%s needs persistent storage (a buffer-only server)",
                      what);
 }
 
@@ -66,10 +64,8 @@ static int ddl_drop(server *s, const char *db, const char *table, silt_err *err)
                  : SILT_FAIL(err, SILT_ENOTFOUND, "database not found: %s", db);
         goto out;
     }
-    persist_stats ps = {0};
-    if ((rc =
-             jobs_persist_all(s->d.store, s->d.buffer, s->d.wal, wal_last_seq(s->d.wal), &ps, err)))
-        goto out; /* nothing dropped; what was not persisted stays in the buffer and WAL */
+    rc = jobs_persist_all(s->d.store, s->d.buffer, s->d.wal, wal_last_seq(s->d.wal), NULL, err);
+    if (rc) goto out; /* nothing dropped; what was not persisted stays in the buffer and WAL */
     if ((rc = INJECT("drop.before_mark"))) {
         SILT_FAIL(err, rc, "injected failure before the catalog marks");
         goto out;

@@ -264,6 +264,14 @@ buffer_gen *buffer_oldest_frozen(buffer *b) {
     return g;
 }
 
+bool buffer_gen_is_frozen(buffer *b, const buffer_gen *g) {
+    pthread_mutex_lock(&b->mu);
+    bool found = false;
+    for (size_t i = 0; i < b->n_frozen && !found; i++) found = b->frozen[i] == g;
+    pthread_mutex_unlock(&b->mu);
+    return found;
+}
+
 void buffer_drop_frozen(buffer *b, buffer_gen *g) {
     pthread_mutex_lock(&b->mu);
     size_t i = 0;
@@ -846,8 +854,13 @@ static int src_list_dbs(const query_source *qs, char ***names, size_t *n, silt_e
 }
 
 void buffer_source(buffer *b, query_source *out) {
-    *out = (query_source){b, src_db_exists, src_list_tables, src_table_schema, src_table_release,
-                         src_scan, src_list_dbs, NULL};
+    *out = (query_source){.ctx = b,
+                          .db_exists = src_db_exists,
+                          .list_tables = src_list_tables,
+                          .table_schema = src_table_schema,
+                          .table_release = src_table_release,
+                          .scan = src_scan,
+                          .list_dbs = src_list_dbs};
 }
 
 static void gen_stats(buffer_gen *g, buffer_stats *out) {

@@ -48,6 +48,9 @@ buffer_gen *buffer_oldest_frozen(buffer *b);
  * reference. */
 void buffer_drop_frozen(buffer *b, buffer_gen *g);
 void buffer_gen_unref(buffer_gen *g);
+/* Is g still a frozen generation of b (not yet dropped)? Two persisters that took the same
+ * generation use it to persist it once. */
+bool buffer_gen_is_frozen(buffer *b, const buffer_gen *g);
 
 typedef struct buffer_gen_info {
     uint64_t min_seq, max_seq; /* sequence numbers of the records applied to it */

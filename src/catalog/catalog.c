@@ -373,6 +373,65 @@ int catalog_ensure_table(catalog *c, int64_t db_id, const char *name, int64_t *t
     return SILT_OK;
 }
 
+/* ------------------------------------------------------------------ deleting */
+
+typedef struct delete_arg {
+    int64_t id;
+    bool is_db;
+    int64_t files_at;
+    int64_t n_marked; /* files marked by the committed attempt */
+} delete_arg;
+
+/* One transaction: the files first, then the tables, then the database, each update
+ * restricted to what is still live, so a re-run after a lost COMMIT changes nothing and
+ * marks keep their first value (invariants 5 and 6). */
+static int delete_body(catalog *c, void *arg, silt_err *err) {
+    delete_arg *a = arg;
+    a->n_marked = 0;
+    id_row r = {0};
+    cat_val p[] = {CAT_I(a->id)};
+    int rc = cat__exec(c, a->is_db ? CAT_STMT_DB_BY_ID : CAT_STMT_TABLE_BY_ID, p, row_deleted, &r,
+                       NULL, err);
+    if (rc) return rc;
+    if (!r.found)
+        return SILT_FAIL(err, SILT_ENOTFOUND, "%s id %lld does not exist",
+                         a->is_db ? "database" : "table", (long long)a->id);
+    int64_t now = time_now_ns();
+    cat_val f[] = {CAT_I(a->files_at), CAT_I(a->id)};
+    rc = cat__exec(c, a->is_db ? CAT_STMT_DB_FILES_MARK : CAT_STMT_TABLE_FILES_MARK, f, NULL, NULL,
+                   &a->n_marked, err);
+    if (rc) return rc;
+    cat_val d[] = {CAT_I(now), CAT_I(a->id)};
+    if (a->is_db && (rc = cat__exec(c, CAT_STMT_DB_TABLES_DELETE, d, NULL, NULL, NULL, err)))
+        return rc;
+    return cat__exec(c, a->is_db ? CAT_STMT_DB_DELETE : CAT_STMT_TABLE_DELETE, d, NULL, NULL, NULL,
+                     err);
+}
+
+static int delete_obj(catalog *c, const char *op, int64_t id, bool is_db, int64_t files_at,
+                      size_t *n_marked, silt_err *err) {
+    if (id <= 0)
+        return SILT_FAIL(err, SILT_EINVAL, "%s: invalid %s id %lld", op,
+                         is_db ? "database" : "table", (long long)id);
+    if (files_at <= 0)
+        return SILT_FAIL(err, SILT_EINVAL, "%s: to_delete_at must be > 0, not %lld", op,
+                         (long long)files_at);
+    delete_arg a = {.id = id, .is_db = is_db, .files_at = files_at};
+    int rc = catalog__run(c, CAT_TX_WRITE, op, delete_body, &a, false, err);
+    if (rc == SILT_OK && n_marked) *n_marked = (size_t)a.n_marked;
+    return rc;
+}
+
+int catalog_delete_table(catalog *c, int64_t table_id, int64_t files_delete_at, size_t *n_marked,
+                         silt_err *err) {
+    return delete_obj(c, "catalog_delete_table", table_id, false, files_delete_at, n_marked, err);
+}
+
+int catalog_delete_db(catalog *c, int64_t db_id, int64_t files_delete_at, size_t *n_marked,
+                      silt_err *err) {
+    return delete_obj(c, "catalog_delete_db", db_id, true, files_delete_at, n_marked, err);
+}
+
 /* ------------------------------------------------------------------ load_schema */
 
 typedef struct schema_row {

@@ -10,8 +10,8 @@
  *
  * Every mutating call is one transaction. With PostgreSQL, transactions run at SERIALIZABLE
  * isolation and are retried on serialization failures and deadlocks (SQLSTATE 40001,
- * 40P01); unique constraints (database name; table name per database; column name per table;
- * partition per table and day; object key) keep two processes from creating duplicates.
+ * 40P01); unique constraints (live database name; live table name per database; column name per
+ * table; partition per table and day; object key) keep two processes from creating duplicates.
  *
  * Thread-safe: calls are serialised on one connection per catalog handle.
  * Errors: SILT_ENOTFOUND, SILT_ESCHEMA (a column exists with another kind or type),
@@ -39,13 +39,26 @@ int catalog_schema_version(catalog *c, int *version, silt_err *err);
 
 /* ------------------------------------------------------------------ schema */
 
-/* Ids of a database / a table, created if missing (idempotent; safe across processes).
- * Database names follow schema_db_name_check(); table names are 1..4096 bytes of UTF-8.
- * A deleted database or table (or a table of a deleted or unknown database) is
- * SILT_ENOTFOUND: names of deleted objects stay taken. */
+/* Ids of a live database / table of that name, created if missing (idempotent; safe across
+ * processes). Database names follow schema_db_name_check(); table names are 1..4096 bytes
+ * of UTF-8. A deleted database or table frees its name: ensure then creates a new object
+ * with a new id (the deleted one keeps its id and rows until collected). A table of a
+ * deleted or unknown database id is SILT_ENOTFOUND. */
 int catalog_ensure_db(catalog *c, const char *name, int64_t *db_id, silt_err *err);
 int catalog_ensure_table(catalog *c, int64_t db_id, const char *name, int64_t *table_id,
                          silt_err *err);
+
+/* Delete a table, or a database with all its tables, as catalog marks, in ONE transaction:
+ * deleted_at = now on the table (the database and its live tables), and every live file of
+ * them marked for deletion at files_delete_at (> 0; queries stop seeing them at once, the
+ * collector removes them after that time). A deleted object drops out of
+ * catalog_load_schema and frees its name for ensure. Idempotent: deleting a deleted object
+ * is SILT_OK and changes nothing (a file keeps its first mark). *n_marked (may be NULL)
+ * gets the number of files this call marked. An unknown id is SILT_ENOTFOUND. */
+int catalog_delete_table(catalog *c, int64_t table_id, int64_t files_delete_at, size_t *n_marked,
+                         silt_err *err);
+int catalog_delete_db(catalog *c, int64_t db_id, int64_t files_delete_at, size_t *n_marked,
+                      silt_err *err);
 
 typedef struct catalog_column {
     const char *name;

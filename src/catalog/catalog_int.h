@@ -59,18 +59,20 @@ typedef int (*cat_row_fn)(void *arg, const cat_val *cols, int n_cols, silt_err *
     X(MIGRATION_INSERT, "isi", "",                                                                 \
       "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", NULL)           \
     X(MIGRATE_LOCK, "i", "", NULL, "SELECT pg_advisory_xact_lock(?)")                              \
-    X(DB_GET, "s", "ii", "SELECT id, deleted_at FROM databases WHERE name = ?", NULL)              \
+    X(DB_GET, "s", "ii",                                                                           \
+      "SELECT id, deleted_at FROM databases WHERE name = ? AND deleted_at IS NULL", NULL)          \
     X(DB_BY_ID, "i", "i", "SELECT deleted_at FROM databases WHERE id = ?", NULL)                   \
     X(DB_INSERT, "si", "i",                                                                        \
       "INSERT INTO databases(name, created_at) VALUES (?, ?) "                                     \
-      "ON CONFLICT (name) DO NOTHING RETURNING id",                                                \
+      "ON CONFLICT (name) WHERE deleted_at IS NULL DO NOTHING RETURNING id",                       \
       NULL)                                                                                        \
-    X(TABLE_GET, "is", "ii", "SELECT id, deleted_at FROM tables WHERE db_id = ? AND name = ?",     \
+    X(TABLE_GET, "is", "ii",                                                                       \
+      "SELECT id, deleted_at FROM tables WHERE db_id = ? AND name = ? AND deleted_at IS NULL",     \
       NULL)                                                                                        \
     X(TABLE_BY_ID, "i", "i", "SELECT deleted_at FROM tables WHERE id = ?", NULL)                   \
     X(TABLE_INSERT, "isi", "i",                                                                    \
       "INSERT INTO tables(db_id, name, created_at) VALUES (?, ?, ?) "                              \
-      "ON CONFLICT (db_id, name) DO NOTHING RETURNING id",                                         \
+      "ON CONFLICT (db_id, name) WHERE deleted_at IS NULL DO NOTHING RETURNING id",                \
       NULL)                                                                                        \
     X(COL_GET, "is", "ii", "SELECT kind, type FROM columns WHERE table_id = ? AND name = ?", NULL) \
     X(COL_INSERT, "isiii", "",                                                                     \
@@ -111,6 +113,20 @@ typedef int (*cat_row_fn)(void *arg, const cat_val *cols, int n_cols, silt_err *
       "WHEN excluded.persisted_seq > wal_watermarks.persisted_seq "                                \
       "THEN excluded.persisted_seq ELSE wal_watermarks.persisted_seq END, "                        \
       "updated_at = excluded.updated_at",                                                          \
+      NULL)                                                                                        \
+    X(DB_DELETE, "ii", "",                                                                         \
+      "UPDATE databases SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", NULL)             \
+    X(DB_TABLES_DELETE, "ii", "",                                                                  \
+      "UPDATE tables SET deleted_at = ? WHERE db_id = ? AND deleted_at IS NULL", NULL)             \
+    X(DB_FILES_MARK, "ii", "",                                                                     \
+      "UPDATE parquet_files SET to_delete_at = ? WHERE table_id IN "                               \
+      "(SELECT id FROM tables WHERE db_id = ?) AND (to_delete_at IS NULL OR to_delete_at = 0)",    \
+      NULL)                                                                                        \
+    X(TABLE_DELETE, "ii", "",                                                                      \
+      "UPDATE tables SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", NULL)                \
+    X(TABLE_FILES_MARK, "ii", "",                                                                  \
+      "UPDATE parquet_files SET to_delete_at = ? WHERE table_id = ? "                              \
+      "AND (to_delete_at IS NULL OR to_delete_at = 0)",                                            \
       NULL)                                                                                        \
     X(WM_GET, "s", "i", "SELECT persisted_seq FROM wal_watermarks WHERE node_id = ?", NULL)        \
     X(SCHEMA_LOAD, "", "isisisii",                                                                 \
@@ -196,8 +212,11 @@ int catalog__pg_open(catalog *c, const char *url, silt_err *err);
 /* catalog_migrate.c: bring the schema to CATALOG_SCHEMA_VERSION in one transaction (mode
  * CAT_TX_MIGRATE, inside catalog__run's retry loop). SILT_ECORRUPT when the catalog's version
  * is higher than this silt knows. */
-#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_SCHEMA_VERSION 2
 int catalog__migrate(catalog *c, silt_err *err);
+/* Tests only: when > 0, catalog__migrate stops after this version (to build an old catalog
+ * and test the migrations after it). Not thread-safe; 0 in production. */
+extern int catalog__test_migrate_limit;
 /* Highest version in the migration lists of the backend named `backend`. */
 int catalog__known_version(const char *backend);
 

@@ -96,8 +96,45 @@ static const char sqlite_v1[] =
     " persisted_seq INTEGER NOT NULL CHECK (persisted_seq >= 0),"
     " updated_at INTEGER NOT NULL) STRICT;";
 
+/* v2: a deleted database or table frees its name, so writing to a dropped name creates a
+ * fresh object with a new id (InfluxDB's DROP then write). Names are unique among live rows
+ * only: a partial unique index. SQLite cannot drop a table constraint, so databases and
+ * tables are rebuilt (its "12-step" ALTER procedure; catalog__migrate turns foreign_keys off
+ * around the transaction and checks them before commit). The AUTOINCREMENT counters are
+ * carried over, so no id is ever reused (invariant 9). */
+static const char sqlite_v2[] =
+    "CREATE TABLE databases_v2 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL,"
+    " retention_ns INTEGER CHECK (retention_ns IS NULL OR retention_ns > 0),"
+    " created_at INTEGER NOT NULL,"
+    " deleted_at INTEGER) STRICT;"
+    "INSERT INTO databases_v2(id, name, retention_ns, created_at, deleted_at)"
+    " SELECT id, name, retention_ns, created_at, deleted_at FROM databases;"
+    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'databases')"
+    " WHERE name = 'databases_v2' AND EXISTS"
+    " (SELECT 1 FROM sqlite_sequence WHERE name = 'databases');"
+    "DROP TABLE databases;"
+    "ALTER TABLE databases_v2 RENAME TO databases;"
+    "CREATE UNIQUE INDEX databases_live_name ON databases(name) WHERE deleted_at IS NULL;"
+    "CREATE TABLE tables_v2 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " db_id INTEGER NOT NULL REFERENCES databases(id),"
+    " name TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " deleted_at INTEGER) STRICT;"
+    "INSERT INTO tables_v2(id, db_id, name, created_at, deleted_at)"
+    " SELECT id, db_id, name, created_at, deleted_at FROM tables;"
+    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'tables')"
+    " WHERE name = 'tables_v2' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'tables');"
+    "DROP TABLE tables;"
+    "ALTER TABLE tables_v2 RENAME TO tables;"
+    "CREATE UNIQUE INDEX tables_live_name ON tables(db_id, name) WHERE deleted_at IS NULL;"
+    "CREATE INDEX tables_db ON tables(db_id);";
+
 static const cat_migration sqlite_migrations[] = {
     {1, "initial schema", sqlite_v1},
+    {2, "names unique among live rows", sqlite_v2},
 };
 
 /* ------------------------------------------------------------------ PostgreSQL */
@@ -159,8 +196,18 @@ static const char pg_v1[] =
     " updated_at BIGINT NOT NULL);";
 #undef PG_ID
 
+/* v2: as sqlite_v2 — names unique among live rows only (the v1 constraints have
+ * PostgreSQL's default names) */
+static const char pg_v2[] =
+    "ALTER TABLE databases DROP CONSTRAINT databases_name_key;"
+    "CREATE UNIQUE INDEX databases_live_name ON databases(name) WHERE deleted_at IS NULL;"
+    "ALTER TABLE tables DROP CONSTRAINT tables_db_id_name_key;"
+    "CREATE UNIQUE INDEX tables_live_name ON tables(db_id, name) WHERE deleted_at IS NULL;"
+    "CREATE INDEX tables_db ON tables(db_id);";
+
 static const cat_migration pg_migrations[] = {
     {1, "initial schema", pg_v1},
+    {2, "names unique among live rows", pg_v2},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -170,6 +217,8 @@ _Static_assert(N_OF(pg_migrations) == CATALOG_SCHEMA_VERSION,
                "CATALOG_SCHEMA_VERSION must be the last migration");
 
 /* ------------------------------------------------------------------ applying */
+
+int catalog__test_migrate_limit;
 
 static bool is_pg(const catalog *c) {
     return strcmp(c->ops->name, "postgresql") == 0;
@@ -211,6 +260,7 @@ static int migrate_body(catalog *c, void *arg, silt_err *err) {
         const cat_migration *m = &list[i];
         assert(m->version == (int)i + 1);
         if (m->version <= have) continue;
+        if (catalog__test_migrate_limit > 0 && m->version > catalog__test_migrate_limit) break;
         if ((rc = c->ops->script(c, m->sql, err))) {
             if (rc < 0) catalog__err_prefix(err, "migration %d (%s)", m->version, m->name);
             return rc;
@@ -219,12 +269,47 @@ static int migrate_body(catalog *c, void *arg, silt_err *err) {
         if ((rc = cat__exec(c, CAT_STMT_MIGRATION_INSERT, p, NULL, NULL, NULL, err))) return rc;
         (*applied)++;
     }
+    if (!pg && *applied) {
+        /* foreign keys were not enforced while the migrations ran (catalog__migrate) */
+        int64_t bad = 0;
+        bool found = false;
+        if ((rc = c->ops->query_i64(c, "PRAGMA foreign_key_check", &bad, &found, err))) return rc;
+        if (found)
+            return SILT_FAIL(err, SILT_ECORRUPT,
+                             "catalog migration left a row whose foreign key points nowhere");
+    }
+    return SILT_OK;
+}
+
+/* SQLite rebuilds tables that others reference (sqlite_v2): foreign key enforcement is off
+ * for the migration's transaction (the pragma is a no-op inside one), and
+ * PRAGMA foreign_key_check proves the rebuilt schema consistent before commit. */
+static int sqlite_fk(catalog *c, bool on, silt_err *err) {
+    int rc = c->ops->script(c, on ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF", err);
+    if (rc) return rc;
+    int64_t v = -1;
+    bool found = false;
+    if ((rc = c->ops->query_i64(c, "PRAGMA foreign_keys", &v, &found, err))) return rc;
+    if (!found || v != (on ? 1 : 0))
+        return SILT_FAIL(err, SILT_EIO, "sqlite: PRAGMA foreign_keys=%s did not take effect",
+                         on ? "ON" : "OFF");
     return SILT_OK;
 }
 
 int catalog__migrate(catalog *c, silt_err *err) {
     int applied = 0;
-    int rc = catalog__run(c, CAT_TX_MIGRATE, "catalog migrate", migrate_body, &applied, false, err);
+    bool pg = is_pg(c);
+    int rc = pg ? SILT_OK : sqlite_fk(c, false, err);
+    if (rc == SILT_OK)
+        rc = catalog__run(c, CAT_TX_MIGRATE, "catalog migrate", migrate_body, &applied, false, err);
+    if (!pg) {
+        silt_err ferr = {0};
+        int frc = sqlite_fk(c, true, &ferr);
+        if (rc == SILT_OK && frc) {
+            if (err) *err = ferr;
+            rc = frc;
+        }
+    }
     if (rc == SILT_OK && applied > 0)
         log_info("catalog", "%s catalog: applied %d migration(s), schema version %d", c->ops->name,
                  applied, CATALOG_SCHEMA_VERSION);

@@ -47,6 +47,7 @@ typedef struct silt_conf {
     uint64_t buffer_persist_age_ns;
     uint64_t buffer_max_size;
     bool persist_on_shutdown;
+    uint64_t gc_grace_period_ns; /* dropped data's files are kept this long */
     char *parquet_compression; /* zstd | snappy | none */
     uint64_t parquet_row_group_rows;
     uint64_t parquet_page_size;

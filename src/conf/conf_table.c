@@ -79,6 +79,10 @@ const conf_def conf_table[] = {
      "High-water mark: above it writes get 503 with Retry-After until persisting catches up"},
     {"persist-on-shutdown", CONF_BOOL, "true", 0, 0, NULL, false, F(persist_on_shutdown), NULL,
      "On SIGTERM/SIGINT persist the whole buffer and empty the WAL before exiting"},
+    {"gc-grace-period", CONF_DURATION, "100d", 0, 100ull * 365 * 86400 * NS_PER_S, "duration",
+     false, F(gc_grace_period_ns), NULL,
+     "Files of dropped databases and tables (and replaced files) stay in the object store this "
+     "long before the collector removes them; queries stop seeing them at once"},
     {"parquet-compression", CONF_ENUM, "zstd", 0, 0, NULL, false, F(parquet_compression), codecs,
      "Compression of Parquet pages"},
     {"parquet-zstd-level", CONF_UINT, "3", 1, 19, NULL, false, F(parquet_zstd_level), NULL,

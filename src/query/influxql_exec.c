@@ -2506,6 +2506,40 @@ static bool needs_db(const iql_stmt *st) {
     }
 }
 
+/* CREATE DATABASE, DROP DATABASE, DROP MEASUREMENT through the source's hooks. Answers as
+ * InfluxDB 1.x: an empty result; CREATE of an existing database and DROP DATABASE of a
+ * missing one are no-ops, DROP MEASUREMENT of a missing one is "measurement not found". */
+static int run_ddl(irun *r, const iql_stmt *st, arena *a) {
+    const query_source *src = r->src;
+    if (st->kind == IQL_STMT_CREATE_DATABASE) {
+        const iql_create_db *cd = &st->u.create_db;
+        if (!src->create_db)
+            return SILT_FAIL(r->err, SILT_EINVAL, "CREATE DATABASE is not available");
+        /* silt keeps data until it is dropped: a finite retention would be a promise it does
+         * not keep yet. REPLICATION, SHARD DURATION and NAME have no meaning in silt. */
+        if (cd->has_duration && cd->duration_ns != 0)
+            return SILT_FAIL(r->err, SILT_EINVAL,
+                             "retention policies are not supported yet: use CREATE DATABASE "
+                             "without DURATION (or DURATION INF); data is kept until dropped");
+        char *db = arena_strndup(a, cd->name.p, cd->name.n);
+        bool created = false;
+        return src->create_db(src->admin, db, &created, r->err);
+    }
+    char *name = arena_strndup(a, st->u.name.p, st->u.name.n);
+    if (st->kind == IQL_STMT_DROP_DATABASE) {
+        if (!src->drop_db) return SILT_FAIL(r->err, SILT_EINVAL, "DROP DATABASE is not available");
+        int rc = src->drop_db(src->admin, name, r->err);
+        if (rc == SILT_ENOTFOUND) {
+            *r->err = (silt_err){0};
+            rc = SILT_OK;
+        }
+        return rc;
+    }
+    if (!src->drop_table)
+        return SILT_FAIL(r->err, SILT_EINVAL, "DROP MEASUREMENT is not available");
+    return src->drop_table(src->admin, r->db, name, r->err);
+}
+
 static int run_stmt_one(irun *r, const iql_stmt *st, arena *a) {
     switch (st->kind) {
         case IQL_STMT_SELECT:
@@ -2537,10 +2571,9 @@ static int run_stmt_one(irun *r, const iql_stmt *st, arena *a) {
         case IQL_STMT_EXPLAIN:
             return SILT_FAIL(r->err, SILT_EINVAL, "EXPLAIN is not supported yet");
         case IQL_STMT_CREATE_DATABASE:
-            /* InfluxDB 3 (and silt) create a database on its first write */
-            return SILT_FAIL(
-                r->err, SILT_EINVAL,
-                "CREATE DATABASE is not supported yet: a database is created by its first write");
+        case IQL_STMT_DROP_DATABASE:
+        case IQL_STMT_DROP_MEASUREMENT:
+            return run_ddl(r, st, a);
         default:
             return SILT_FAIL(r->err, SILT_EINVAL, "this statement is not supported yet");
     }
@@ -2567,7 +2600,8 @@ int query_influxql_v1(const query_source *src, const char *db, const char *qtext
         /* the database: ON db of SHOW statements, db of the first FROM source, or ?db= */
         const char *sdb = db && *db ? db : NULL;
         if (st->kind >= IQL_STMT_SHOW_MEASUREMENTS && st->kind <= IQL_STMT_DELETE &&
-            st->u.show.db.n)
+            st->kind != IQL_STMT_CREATE_DATABASE && st->kind != IQL_STMT_DROP_DATABASE &&
+            st->kind != IQL_STMT_DROP_MEASUREMENT && st->u.show.db.n) /* u.show only */
             sdb = arena_strndup(&a, st->u.show.db.p, st->u.show.db.n);
         if (st->kind == IQL_STMT_SELECT && st->u.select->n_sources && st->u.select->sources[0].db.n)
             sdb = arena_strndup(&a, st->u.select->sources[0].db.p, st->u.select->sources[0].db.n);

@@ -189,6 +189,13 @@ struct query_source {
      * then empty). Any thread; SILT_ENOTFOUND if db does not exist. */
     int (*list_files)(const query_source *s, const char *db, query_file_info **out, size_t *n,
                       silt_err *err);
+    /* Schema changes for InfluxQL's CREATE DATABASE, DROP DATABASE and DROP MEASUREMENT, with
+     * `admin` as their context; NULL: the statement is refused. create_db sets *created
+     * (false: it existed). drop_db / drop_table: SILT_ENOTFOUND when absent. */
+    void *admin;
+    int (*create_db)(void *admin, const char *db, bool *created, silt_err *err);
+    int (*drop_db)(void *admin, const char *db, silt_err *err);
+    int (*drop_table)(void *admin, const char *db, const char *table, silt_err *err);
 };
 
 /* ------------------------------------------------------------------ table parts */

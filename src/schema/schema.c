@@ -8,8 +8,9 @@
 struct schema {
     pthread_rwlock_t lock;
     schema_limits lim;
-    schema_db **dbs; /* protected by lock */
+    schema_db **dbs; /* protected by lock; dropped ones included */
     uint32_t n_dbs;
+    uint32_t n_live_dbs; /* not dropped: what the database limit counts */
     size_t cap_dbs;
     hmap by_name;
     schema_table **tables; /* all tables by id; protected by lock */
@@ -65,12 +66,14 @@ void schema_unlock(schema *s) { pthread_rwlock_unlock(&s->lock); }
 
 schema_db *schema_db_find(schema *s, const char *name, size_t n) {
     uint64_t v;
-    return hmap_get(&s->by_name, name, n, hmap_hash(name, n), &v) ? s->dbs[v] : NULL;
+    if (!hmap_get(&s->by_name, name, n, hmap_hash(name, n), &v)) return NULL;
+    return s->dbs[v]->dropped ? NULL : s->dbs[v];
 }
 
 schema_table *schema_table_find(schema_db *db, const char *name, size_t n) {
     uint64_t v;
-    return hmap_get(&db->by_name, name, n, hmap_hash(name, n), &v) ? db->tables[v] : NULL;
+    if (!hmap_get(&db->by_name, name, n, hmap_hash(name, n), &v)) return NULL;
+    return db->tables[v]->dropped ? NULL : db->tables[v];
 }
 
 schema_col *schema_col_find(const schema_table *t, const char *name, size_t n) {
@@ -110,7 +113,7 @@ int schema_db_create(schema *s, const char *name, size_t n, schema_db **out, sil
     }
     int rc = schema_db_name_check(name, n, err);
     if (rc) return rc;
-    if (s->n_dbs >= s->lim.max_dbs)
+    if (s->n_live_dbs >= s->lim.max_dbs)
         return SILT_FAIL(err, SILT_ELIMIT, "cannot create database '%.*s': the limit of %u "
                          "databases is reached", (int)n, name, s->lim.max_dbs);
     db = xcalloc(1, sizeof *db);
@@ -119,6 +122,8 @@ int schema_db_create(schema *s, const char *name, size_t n, schema_db **out, sil
     db->name_len = (uint32_t)n;
     XGROW(s->dbs, s->cap_dbs, s->n_dbs + 1);
     s->dbs[s->n_dbs++] = db;
+    s->n_live_dbs++;
+    /* replaces the entry of a dropped database of that name, if any */
     hmap_put(&s->by_name, db->name, n, hmap_hash(name, n), db->id);
     *out = db;
     return SILT_OK;
@@ -132,7 +137,7 @@ int schema_table_create(schema *s, schema_db *db, const char *name, size_t n, sc
         return SILT_OK;
     }
     if (n == 0) return SILT_FAIL(err, SILT_EINVAL, "table name is empty");
-    if (db->n_tables >= s->lim.max_tables_per_db)
+    if (db->n_live_tables >= s->lim.max_tables_per_db)
         return SILT_FAIL(err, SILT_ELIMIT, "cannot create table '%.*s': database '%s' has "
                          "reached its limit of %u tables", (int)n, name, db->name,
                          s->lim.max_tables_per_db);
@@ -146,6 +151,7 @@ int schema_table_create(schema *s, schema_db *db, const char *name, size_t n, sc
     XGROW(db->tables, db->cap_tables, db->n_tables + 1);
     hmap_put(&db->by_name, t->name, n, hmap_hash(name, n), db->n_tables);
     db->tables[db->n_tables++] = t;
+    db->n_live_tables++;
     *out = t;
     return SILT_OK;
 }
@@ -184,6 +190,20 @@ int schema_col_create(schema *s, schema_table *t, const char *name, size_t n, sc
     return SILT_OK;
 }
 
+void schema_table_drop(schema *s, schema_table *t) {
+    (void)s;
+    if (t->dropped) return;
+    t->dropped = true;
+    t->db->n_live_tables--;
+}
+
+void schema_db_drop(schema *s, schema_db *db) {
+    if (db->dropped) return;
+    for (uint32_t i = 0; i < db->n_tables; i++) schema_table_drop(s, db->tables[i]);
+    db->dropped = true;
+    s->n_live_dbs--;
+}
+
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -191,8 +211,10 @@ static int cmp_str(const void *a, const void *b) {
 int schema_list_dbs(schema *s, char ***names, size_t *n) {
     schema_rdlock(s);
     char **arr = xcalloc(s->n_dbs + 1, sizeof *arr);
-    for (uint32_t i = 0; i < s->n_dbs; i++) arr[i] = xstrdup(s->dbs[i]->name);
-    *n = s->n_dbs;
+    size_t k = 0;
+    for (uint32_t i = 0; i < s->n_dbs; i++)
+        if (!s->dbs[i]->dropped) arr[k++] = xstrdup(s->dbs[i]->name);
+    *n = k;
     schema_unlock(s);
     qsort(arr, *n, sizeof *arr, cmp_str);
     *names = arr;
@@ -207,8 +229,10 @@ int schema_list_tables(schema *s, const char *db, char ***names, size_t *n) {
         return SILT_ENOTFOUND;
     }
     char **arr = xcalloc(d->n_tables + 1, sizeof *arr);
-    for (uint32_t i = 0; i < d->n_tables; i++) arr[i] = xstrdup(d->tables[i]->name);
-    *n = d->n_tables;
+    size_t k = 0;
+    for (uint32_t i = 0; i < d->n_tables; i++)
+        if (!d->tables[i]->dropped) arr[k++] = xstrdup(d->tables[i]->name);
+    *n = k;
     schema_unlock(s);
     qsort(arr, *n, sizeof *arr, cmp_str);
     *names = arr;

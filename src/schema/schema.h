@@ -3,8 +3,10 @@
  * schema: databases, tables (measurements), their columns and types, and name validation.
  * Objects are append-only: once created a database, table or column is never moved or freed
  * before schema_destroy(), so pointers to them stay valid; a column's kind and type never
- * change (a field's type is fixed when first written). What may grow — a database's table
- * list, a table's column list — is read and written under the schema lock.
+ * change (a field's type is fixed when first written). A dropped database or table
+ * (InfluxQL DROP) stays in memory but is no longer found by name or listed; its name is
+ * free, and creating that name again makes a new object with a new id. What may grow — a
+ * database's table list, a table's column list — is read and written under the schema lock.
  *
  * Today the schema lives in memory and is rebuilt from the WAL on start (every WAL record
  * names its database, tables and typed columns). The catalog (a later step) persists it.
@@ -39,6 +41,7 @@ typedef struct schema_table {
     char *name;
     uint32_t name_len;
     schema_db *db;
+    bool dropped;      /* protected by the schema lock */
     schema_col **cols; /* by id; protected by the schema lock */
     uint32_t n_cols;
     size_t cap_cols;
@@ -50,8 +53,10 @@ struct schema_db {
     _Atomic int64_t catalog_id; /* the catalog's id once it knows the database, else 0 */
     char *name;
     uint32_t name_len;
-    schema_table **tables;
+    bool dropped;          /* protected by the schema lock */
+    schema_table **tables; /* dropped ones included */
     uint32_t n_tables;
+    uint32_t n_live_tables; /* not dropped: what the table limit counts */
     size_t cap_tables;
     hmap by_name;
 };
@@ -73,7 +78,7 @@ void schema_rdlock(schema *s);
 void schema_wrlock(schema *s);
 void schema_unlock(schema *s);
 
-/* rd. NULL if absent. */
+/* rd. NULL if absent or dropped. */
 schema_db *schema_db_find(schema *s, const char *name, size_t n);
 schema_table *schema_table_find(schema_db *db, const char *name, size_t n);
 schema_col *schema_col_find(const schema_table *t, const char *name, size_t n);
@@ -88,6 +93,11 @@ int schema_table_create(schema *s, schema_db *db, const char *name, size_t n, sc
                         silt_err *err);
 int schema_col_create(schema *s, schema_table *t, const char *name, size_t n, schema_kind kind,
                       lp_type type, schema_col **out, silt_err *err);
+
+/* wr. Drop a table / a database and all its tables: no longer found by name nor listed,
+ * the name is free for a new object. The objects stay valid (see above). */
+void schema_table_drop(schema *s, schema_table *t);
+void schema_db_drop(schema *s, schema_db *db);
 
 /* Takes the lock itself. Sorted names of all databases / the tables of one database
  * (malloc'd array of malloc'd strings). SILT_ENOTFOUND if the database does not exist. */

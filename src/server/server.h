@@ -4,6 +4,10 @@
  * on the WAL's group commit without holding up others).
  *   POST /api/v3/write_lp  POST /api/v2/write  POST /write          line protocol writes
  *   GET|POST /api/v3/query_sql                                      SQL queries
+ *   GET|POST /query                                                 InfluxQL (v1)
+ *   POST|GET|DELETE /api/v3/configure/database                      create, list, drop
+ *   DELETE /api/v3/configure/table                                  drop a table
+ *     (and InfluxQL CREATE/DROP DATABASE, DROP MEASUREMENT: server_admin.c)
  *   GET|HEAD /ping  GET /health  GET /metrics                       operations
  * Only this module maps silt error codes to HTTP statuses (server_status_for()).
  */

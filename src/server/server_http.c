@@ -144,6 +144,8 @@ static route route_for(const char *url) {
     if (!strcmp(url, "/api/v3/query_sql")) return ROUTE_QUERY_SQL;
     if (!strcmp(url, "/api/v3/query_influxql")) return ROUTE_QUERY_INFLUXQL;
     if (!strcmp(url, "/query")) return ROUTE_QUERY_V1;
+    if (!strcmp(url, "/api/v3/configure/database")) return ROUTE_CONFIGURE_DB;
+    if (!strcmp(url, "/api/v3/configure/table")) return ROUTE_CONFIGURE_TABLE;
     return ROUTE_NONE;
 }
 
@@ -316,6 +318,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!is_post && !is_get)
                     return server_respond_error(s, c, 405, "method not allowed");
                 break;
+            case ROUTE_CONFIGURE_DB:
+            case ROUTE_CONFIGURE_TABLE:
+                if (!is_post && !is_get && strcmp(method, "DELETE") != 0)
+                    return server_respond_error(s, c, 405, "method not allowed");
+                break;
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > max) {
@@ -371,6 +378,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return server_handle_query(s, c, r, method);
         case ROUTE_QUERY_V1:
             return server_handle_query_v1(s, c, r, method);
+        case ROUTE_CONFIGURE_DB:
+        case ROUTE_CONFIGURE_TABLE:
+            return server_handle_configure(s, c, r, method);
         case ROUTE_NONE:
             break;
     }
@@ -433,10 +443,12 @@ int server_start(const server_deps *deps, server **out, silt_err *err) {
         store_source(deps->store, &s->src);
     else
         buffer_source(deps->buffer, &s->src);
+    server__admin_init(s);
     struct sockaddr_storage ss;
     socklen_t sl;
     int rc = parse_bind(deps->conf->http_bind, &ss, &sl, err);
     if (rc) {
+        server__admin_fini(s);
         free(s);
         return rc;
     }
@@ -450,6 +462,7 @@ int server_start(const server_deps *deps, server **out, silt_err *err) {
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_END);
     if (!s->mhd) {
+        server__admin_fini(s);
         free(s);
         return SILT_FAIL(err, SILT_EIO, "cannot listen on %s (address in use?)",
                          deps->conf->http_bind);
@@ -480,5 +493,6 @@ void server_drain_writes(server *s) {
 void server_stop(server *s) {
     if (!s) return;
     MHD_stop_daemon(s->mhd);
+    server__admin_fini(s);
     free(s);
 }

@@ -20,6 +20,8 @@ typedef enum route {
     ROUTE_QUERY_SQL,
     ROUTE_QUERY_INFLUXQL, /* served by server_handle_query too */
     ROUTE_QUERY_V1,
+    ROUTE_CONFIGURE_DB,
+    ROUTE_CONFIGURE_TABLE,
 } route;
 
 struct server {
@@ -29,6 +31,9 @@ struct server {
     query_source src;
     _Atomic bool draining;
     _Atomic int writes_in_flight;
+    /* Held shared by a write from validation to acknowledgement, exclusively by a create or
+     * drop of a database or table (server_admin.c). */
+    pthread_rwlock_t write_gate;
     /* counters for /metrics */
     _Atomic uint64_t n_requests, n_writes, n_write_lines, n_write_rejected, n_queries,
         n_errors_5xx, n_errors_4xx;
@@ -75,6 +80,12 @@ void server_query_stopped(server_qwatch *w, int rc, const char *lang, const char
 enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r);
 enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
                                     const char *method);
+/* server_admin.c: the write gate and the query_source's create/drop hooks; the configure
+ * API. */
+void server__admin_init(server *s);
+void server__admin_fini(server *s);
+enum MHD_Result server_handle_configure(server *s, struct MHD_Connection *c, req *r,
+                                        const char *method);
 enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req *r,
                                        const char *method);
 

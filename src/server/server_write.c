@@ -132,6 +132,9 @@ enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r)
     ingest_opts io = {db, db_len, prec, r->recv_ns, partial != 0};
     silt_err err = {0};
     enum MHD_Result res;
+    /* shared from validation to acknowledgement: a drop (server_admin.c) waits for this write
+     * to be applied, and this write cannot validate against a table being dropped */
+    pthread_rwlock_rdlock(&s->write_gate);
     int rc = ingest_build(s->d.schema, &io, (const char *)r->body.p, r->body.len, &ib, &err);
     if (rc) {
         res = fail(s, c, a, 400, err.msg);
@@ -157,6 +160,7 @@ enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r)
     if (ib.n_rejects) res = answer_rejects(s, c, a, &ib, written);
     else res = server_respond(s, c, 204, NULL, NULL);
 out:
+    pthread_rwlock_unlock(&s->write_gate);
     ingest_batch_fini(&ib);
     return res;
 }

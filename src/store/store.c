@@ -1018,6 +1018,7 @@ static int st_list_files(const query_source *qs, const char *db, query_file_info
     if (d) {
         ids = xcalloc(d->n_tables + 1, sizeof *ids);
         for (uint32_t i = 0; i < d->n_tables; i++) {
+            if (d->tables[i]->dropped) continue; /* its files are the catalog's, marked */
             int64_t cid = atomic_load(&d->tables[i]->catalog_id);
             if (cid) ids[n_ids++] = (tbl_id){cid, xstrdup(d->tables[i]->name)};
         }
@@ -1056,8 +1057,11 @@ static int st_list_files(const query_source *qs, const char *db, query_file_info
 }
 
 void store_source(store *st, query_source *out) {
-    *out = (query_source){st,      st_db_exists, st_list_tables, st_table_schema, st_table_release,
-                          st_scan, st_list_dbs,  st_list_files};
+    *out = (query_source){st, st_db_exists, st_list_tables, st_table_schema, st_table_release,
+                          st_scan, st_list_dbs, st_list_files,
+                          /* create/drop need the write gate and the WAL: the server adds
+                           * them (server_admin.c) */
+                          NULL, NULL, NULL, NULL};
 }
 
 /* ------------------------------------------------------------------ persisting */
@@ -1212,6 +1216,13 @@ static char *schema_json(const char *db, const char *table, const table_cols *tc
 int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, persist_stats *stats,
                   silt_err *err) {
     pthread_mutex_lock(&st->persist_mu);
+    if (st->b && !buffer_gen_is_frozen(st->b, g)) {
+        /* another persister (a DROP persisting everything, or the persister thread) did it
+         * while we waited for persist_mu: nothing to do, and nothing must be written twice */
+        pthread_mutex_unlock(&st->persist_mu);
+        if (stats) *stats = (persist_stats){0};
+        return SILT_OK;
+    }
     int64_t t0 = time_mono_ns();
     buffer_gen_info gi;
     buffer_gen_get_info(g, &gi);
@@ -1351,6 +1362,79 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
 int store_commit_watermark(store *st, uint64_t persisted_seq, silt_err *err) {
     catalog_commit cm = {.node_id = st->node_id, .persisted_seq = persisted_seq};
     return catalog_commit_persist(st->cat, &cm, err);
+}
+
+/* ------------------------------------------------------------------ create, drop */
+
+int store_create_db(store *st, const char *db, bool *created, silt_err *err) {
+    schema_db *d = NULL;
+    schema_wrlock(st->s);
+    bool existed = schema_db_find(st->s, db, strlen(db)) != NULL;
+    int rc = schema_db_create(st->s, db, strlen(db), &d, err);
+    schema_unlock(st->s);
+    if (rc) return rc;
+    if (created) *created = !existed;
+    if (atomic_load(&d->catalog_id)) return SILT_OK;
+    /* durable now, not at the first persist: the catalog is what a restart loads */
+    int64_t id = 0;
+    rc = st->cat ? catalog_ensure_db(st->cat, db, &id, err) : SILT_OK;
+    if (rc) {
+        if (!existed) {
+            schema_wrlock(st->s);
+            schema_db_drop(st->s, d);
+            schema_unlock(st->s);
+        }
+        return rc;
+    }
+    atomic_store(&d->catalog_id, id);
+    return SILT_OK;
+}
+
+/* Drop db (table NULL) or one of its tables: catalog marks first, then the schema, so a
+ * failure leaves everything as it was. */
+static int drop_obj(store *st, const char *db, const char *table, int64_t grace_ns, size_t *n_files,
+                    silt_err *err) {
+    schema_rdlock(st->s);
+    schema_db *d = schema_db_find(st->s, db, strlen(db));
+    schema_table *t = d && table ? schema_table_find(d, table, strlen(table)) : NULL;
+    int64_t cid =
+        d ? atomic_load(table ? (t ? &t->catalog_id : &d->catalog_id) : &d->catalog_id) : 0;
+    schema_unlock(st->s);
+    if (!d) return SILT_FAIL(err, SILT_ENOTFOUND, "database not found: %s", db);
+    if (table && !t) return SILT_FAIL(err, SILT_ENOTFOUND, "measurement not found");
+    size_t marked = 0;
+    int rc = SILT_OK;
+    int64_t at = time_now_ns() + grace_ns;
+    if (!st->cat) {
+        rc = SILT_OK;
+    } else if (table && cid) {
+        rc = catalog_delete_table(st->cat, cid, at, &marked, err);
+    } else if (!table) {
+        /* the database may be unknown to the catalog (never persisted), yet hold tables
+         * that are: those only exist under a known database, so cid covers them */
+        if (cid) rc = catalog_delete_db(st->cat, cid, at, &marked, err);
+    }
+    if (rc) return rc;
+    schema_wrlock(st->s);
+    if (table)
+        schema_table_drop(st->s, t);
+    else
+        schema_db_drop(st->s, d);
+    schema_unlock(st->s);
+    if (n_files) *n_files = marked;
+    log_info("store", "dropped %s '%s%s%s': %zu file(s) marked for deletion in %.0f days",
+             table ? "table" : "database", db, table ? "." : "", table ? table : "", marked,
+             (double)grace_ns / (86400.0 * NS_PER_S));
+    return SILT_OK;
+}
+
+int store_drop_table(store *st, const char *db, const char *table, int64_t grace_ns,
+                     size_t *n_files, silt_err *err) {
+    return drop_obj(st, db, table, grace_ns, n_files, err);
+}
+
+int store_drop_db(store *st, const char *db, int64_t grace_ns, size_t *n_files, silt_err *err) {
+    return drop_obj(st, db, NULL, grace_ns, n_files, err);
 }
 
 /* ------------------------------------------------------------------ verification */

@@ -73,6 +73,25 @@ int store_persist(store *st, buffer_gen *g, uint64_t persisted_seq, wal *w, pers
  * that are not acknowledged data (failed writes), at shutdown. */
 int store_commit_watermark(store *st, uint64_t persisted_seq, silt_err *err);
 
+/* ------------------------------------------------------------------ create, drop */
+
+/* Create database db now (InfluxQL CREATE DATABASE, POST /api/v3/configure/database): in the
+ * schema and durably in the catalog. Idempotent; *created (may be NULL) says whether it is
+ * new. SILT_EINVAL (name), SILT_ELIMIT, or the catalog's error (then nothing is created). */
+int store_create_db(store *st, const char *db, bool *created, silt_err *err);
+
+/* Drop a table / a database, as catalog marks (catalog_delete_table / _db): its live files
+ * are marked for deletion at now + grace_ns (they stay in the object store until the
+ * collector removes them), then it leaves the schema, so queries stop seeing it at once and
+ * the name is free for a new, empty object. The caller must first exclude writes and
+ * persist the whole buffer (jobs_persist_all): then no buffer row and no WAL record above
+ * the watermark belongs to it, and a restart (WAL replay) cannot bring it back.
+ * *n_files (may be NULL) gets the number of files marked. SILT_ENOTFOUND ("database not
+ * found: x", "measurement not found"), or the catalog's error (nothing dropped). */
+int store_drop_table(store *st, const char *db, const char *table, int64_t grace_ns,
+                     size_t *n_files, silt_err *err);
+int store_drop_db(store *st, const char *db, int64_t grace_ns, size_t *n_files, silt_err *err);
+
 /* ------------------------------------------------------------------ verification */
 
 typedef struct store_verify_report {

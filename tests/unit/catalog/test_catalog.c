@@ -438,15 +438,220 @@ static void test_catalog_ensure_idempotent_and_unique(void **state) {
     assert_non_null(strstr(err.msg, "987654"));
     assert_int_equal(id, 0);
 
-    /* deleted objects keep their names and are not found */
+    /* a deleted database takes no new tables; a deleted name is free for a new object */
     raw_exec(f, "UPDATE databases SET deleted_at = 5 WHERE name = 'db2'");
-    assert_int_equal(catalog_ensure_db(f->c, "db2", &id, &err), SILT_ENOTFOUND);
     assert_int_equal(catalog_ensure_table(f->c, db2, "cpu", &id, &err), SILT_ENOTFOUND);
     assert_int_equal(catalog_ensure_table(f->c, db2, "new", &id, &err), SILT_ENOTFOUND);
-    raw_exec(f, "UPDATE tables SET deleted_at = 5 WHERE name = 'mem'");
-    assert_int_equal(catalog_ensure_table(f->c, db1, "mem", &id, &err), SILT_ENOTFOUND);
-    assert_int_equal(raw_i64(f, "SELECT count(*) FROM tables"), 4);
     assert_int_equal(id, 0);
+    int64_t db2b = ensure_db(f->c, "db2");
+    assert_true(db2b > db2);
+    raw_exec(f, "UPDATE tables SET deleted_at = 5 WHERE name = 'mem'");
+    int64_t mem1b = ensure_table(f->c, db1, "mem");
+    assert_true(mem1b > uni);
+    assert_int_equal(ensure_table(f->c, db1, "mem"), mem1b);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM tables"), 5);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM databases WHERE name = 'db2'"), 2);
+}
+
+/* ------------------------------------------------------------------ delete */
+
+typedef struct schema_seen schema_seen;
+struct schema_seen {
+    char lines[64][160];
+    int n;
+    int stop_after; /* return an error after this many calls (0: never) */
+};
+
+static int collect_schema(void *arg, int64_t db_id, const char *db, int64_t table_id,
+                          const char *table, const catalog_column *col) {
+    schema_seen *s = arg;
+    (void)db_id;
+    if (s->n >= 64) return SILT_ETOOBIG;
+    snprintf(s->lines[s->n++], 160, "%s/%s/%s/%d/%d", db, table ? table : "-",
+             col ? col->name : "-", col ? col->kind : 0, col ? col->type : 0);
+    if (!table) assert_int_equal(table_id, 0);
+    if (s->stop_after && s->n == s->stop_after) return SILT_EBUSY;
+    return SILT_OK;
+}
+
+static int64_t file_mark(fx *f, int64_t file_id) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(to_delete_at, 0) FROM parquet_files WHERE id = %lld",
+             (long long)file_id);
+    return raw_i64(f, sql);
+}
+
+static void test_catalog_delete_table_marks_and_frees_name(void **state) {
+    fx *f = *state;
+    int64_t db = ensure_db(f->c, "db");
+    int64_t cpu = ensure_table(f->c, db, "cpu");
+    int64_t mem = ensure_table(f->c, db, "mem");
+    catalog_file fs[3];
+    mk_file(&fs[0], cpu, "c1", 10, 20);
+    mk_file(&fs[1], cpu, "c2", 30, 40);
+    mk_file(&fs[2], mem, "m1", 10, 20);
+    CHECK_OK(commit_files(f->c, fs, 3, "n1", 1, &e_));
+    int64_t T = 1000000;
+    CHECK_OK(catalog_mark_files(f->c, &fs[1].id, 1, T, &e_)); /* compacted away earlier */
+
+    int64_t G = 2000000;
+    size_t n_marked = 99;
+    CHECK_OK(catalog_delete_table(f->c, cpu, G, &n_marked, &e_));
+    assert_int_equal(n_marked, 1);
+    /* the live file is marked at G, the one marked earlier keeps its mark, mem is untouched */
+    assert_int_equal(file_mark(f, fs[0].id), G);
+    assert_int_equal(file_mark(f, fs[1].id), T);
+    assert_int_equal(file_mark(f, fs[2].id), 0);
+    char keys[128];
+    list_keys(f->c, cpu, 0, 100, keys, sizeof keys);
+    assert_string_equal(keys, "");
+    list_keys(f->c, mem, 0, 100, keys, sizeof keys);
+    assert_string_equal(keys, "m1");
+    assert_true(raw_i64(f, "SELECT COALESCE(MAX(deleted_at), 0) FROM tables WHERE name = 'cpu'") >
+                0);
+    /* rows stay until collected: the files are in the catalog, only marked */
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM parquet_files"), 3);
+
+    /* idempotent: nothing changes, nothing more is marked */
+    CHECK_OK(catalog_delete_table(f->c, cpu, G + 5, &n_marked, &e_));
+    assert_int_equal(n_marked, 0);
+    assert_int_equal(file_mark(f, fs[0].id), G);
+
+    /* a persist into the deleted table is refused; the name makes a fresh, empty table */
+    catalog_file late;
+    mk_file(&late, cpu, "late", 50, 60);
+    silt_err err = {0};
+    assert_int_equal(commit_files(f->c, &late, 1, "n1", 2, &err), SILT_ENOTFOUND);
+    int64_t cpu2 = ensure_table(f->c, db, "cpu");
+    assert_true(cpu2 > mem);
+    list_keys(f->c, cpu2, 0, 100, keys, sizeof keys);
+    assert_string_equal(keys, "");
+    mk_file(&late, cpu2, "late", 50, 60);
+    CHECK_OK(commit_files(f->c, &late, 1, "n1", 2, &e_));
+    list_keys(f->c, cpu2, 0, 100, keys, sizeof keys);
+    assert_string_equal(keys, "late");
+    /* the schema holds the new table only */
+    schema_seen s = {0};
+    CHECK_OK(catalog_load_schema(f->c, collect_schema, &s, &e_));
+    int n_cpu = 0;
+    for (int i = 0; i < s.n; i++) n_cpu += strncmp(s.lines[i], "db/cpu/", 7) == 0;
+    assert_true(n_cpu >= 1);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM tables WHERE name = 'cpu' AND "
+                                "deleted_at IS NULL"),
+                     1);
+
+    /* deleting it again leaves two deleted tables of one name */
+    CHECK_OK(catalog_delete_table(f->c, cpu2, G, NULL, &e_));
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM tables WHERE name = 'cpu' AND "
+                                "deleted_at IS NOT NULL"),
+                     2);
+
+    assert_int_equal(catalog_delete_table(f->c, 987654, G, NULL, &err), SILT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "987654"));
+    assert_int_equal(catalog_delete_table(f->c, mem, 0, NULL, &err), SILT_EINVAL);
+    assert_int_equal(catalog_delete_table(f->c, 0, G, NULL, &err), SILT_EINVAL);
+    assert_int_equal(file_mark(f, fs[2].id), 0);
+}
+
+static void test_catalog_delete_db_marks_everything(void **state) {
+    fx *f = *state;
+    int64_t db = ensure_db(f->c, "db");
+    int64_t other = ensure_db(f->c, "other");
+    int64_t cpu = ensure_table(f->c, db, "cpu");
+    int64_t mem = ensure_table(f->c, db, "mem");
+    int64_t ocpu = ensure_table(f->c, other, "cpu");
+    catalog_file fs[3];
+    mk_file(&fs[0], cpu, "c1", 10, 20);
+    mk_file(&fs[1], mem, "m1", 10, 20);
+    mk_file(&fs[2], ocpu, "o1", 10, 20);
+    CHECK_OK(commit_files(f->c, fs, 3, "n1", 1, &e_));
+
+    int64_t G = 3000000;
+    size_t n_marked = 0;
+    CHECK_OK(catalog_delete_db(f->c, db, G, &n_marked, &e_));
+    assert_int_equal(n_marked, 2);
+    assert_int_equal(file_mark(f, fs[0].id), G);
+    assert_int_equal(file_mark(f, fs[1].id), G);
+    assert_int_equal(file_mark(f, fs[2].id), 0);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM tables WHERE db_id = %lld AND deleted_at IS "
+             "NOT NULL",
+             (long long)db);
+    assert_int_equal(raw_i64(f, sql), 2);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM databases WHERE name = 'db' AND deleted_at "
+                                "IS NOT NULL"),
+                     1);
+    /* the old id takes no new table; the name makes a fresh, empty database */
+    int64_t id = 0;
+    silt_err err = {0};
+    assert_int_equal(catalog_ensure_table(f->c, db, "cpu", &id, &err), SILT_ENOTFOUND);
+    int64_t db2 = ensure_db(f->c, "db");
+    assert_true(db2 > other);
+    int64_t cpu2 = ensure_table(f->c, db2, "cpu");
+    assert_true(cpu2 != cpu);
+    schema_seen s = {0};
+    CHECK_OK(catalog_load_schema(f->c, collect_schema, &s, &e_));
+    const char *want[] = {"other/cpu/-/0/0", "db/cpu/-/0/0"};
+    assert_int_equal(s.n, 2);
+    for (int i = 0; i < s.n; i++) assert_string_equal(s.lines[i], want[i]);
+
+    CHECK_OK(catalog_delete_db(f->c, db, G + 1, &n_marked, &e_)); /* idempotent */
+    assert_int_equal(n_marked, 0);
+    assert_int_equal(file_mark(f, fs[0].id), G);
+    assert_int_equal(catalog_delete_db(f->c, 987654, G, NULL, &err), SILT_ENOTFOUND);
+}
+
+/* A catalog written by a silt that knew only version 1 (names of deleted objects stay
+ * taken) is migrated on open: rows and ids intact, ids never reused, foreign keys on. */
+static void test_catalog_migrate_v1_to_v2(void **state) {
+    fx *f = *state;
+    /* a fresh v1 catalog, in this test's own place */
+    catalog_close(f->c);
+    f->c = NULL;
+    fx_fresh(f);
+    catalog__test_migrate_limit = 1;
+    f->c = fx_open_node(f, "node-test");
+    catalog__test_migrate_limit = 0;
+    int v = 0;
+    CHECK_OK(catalog_schema_version(f->c, &v, &e_));
+    assert_int_equal(v, 1);
+    int64_t db = ensure_db(f->c, "db");
+    int64_t cpu = ensure_table(f->c, db, "cpu");
+    int64_t last = ensure_db(f->c, "last");
+    catalog_file fl;
+    mk_file(&fl, cpu, "c1", 10, 20);
+    CHECK_OK(commit_files(f->c, &fl, 1, "n1", 1, &e_));
+    raw_exec(f, "UPDATE tables SET deleted_at = 7 WHERE id = (SELECT max(id) FROM tables)");
+    catalog_close(f->c);
+
+    f->c = fx_open_node(f, "node-test");
+    CHECK_OK(catalog_schema_version(f->c, &v, &e_));
+    assert_int_equal(v, CATALOG_SCHEMA_VERSION);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM databases"), 2);
+    assert_int_equal(raw_i64(f, "SELECT deleted_at FROM tables WHERE name = 'cpu'"), 7);
+    char keys[64];
+    list_keys(f->c, cpu, 0, 100, keys, sizeof keys);
+    assert_string_equal(keys, "c1");
+    assert_int_equal(ensure_db(f->c, "db"), db);
+    /* new ids continue after the old ones; the deleted name is free */
+    int64_t cpu2 = ensure_table(f->c, db, "cpu");
+    assert_true(cpu2 > cpu);
+    assert_true(ensure_db(f->c, "new") > last);
+    /* foreign keys are enforced again after the rebuild */
+    silt_err err = {0};
+    assert_int_not_equal(catalog__exec_script(f->c,
+                                              "INSERT INTO tables(db_id, name, created_at) "
+                                              "VALUES (987654, 'orphan', 1)",
+                                              &err),
+                         SILT_OK);
+    /* unique among live rows: a second live 'cpu' in db is refused by the database */
+    assert_int_not_equal(catalog__exec_script(f->c,
+                                              "INSERT INTO tables(db_id, name, created_at) "
+                                              "SELECT db_id, name, 1 FROM tables WHERE name = "
+                                              "'cpu' AND deleted_at IS NULL",
+                                              &err),
+                         SILT_OK);
 }
 
 /* ------------------------------------------------------------------ commit, list */
@@ -746,24 +951,6 @@ static void test_catalog_mark_files_hides_them(void **state) {
     list_keys(f->c, t, 0, 100, keys, sizeof keys);
     assert_string_equal(keys, "m13");
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM parquet_files"), 4);
-}
-
-typedef struct schema_seen {
-    char lines[64][160];
-    int n;
-    int stop_after; /* return an error after this many calls (0: never) */
-} schema_seen;
-
-static int collect_schema(void *arg, int64_t db_id, const char *db, int64_t table_id,
-                          const char *table, const catalog_column *col) {
-    schema_seen *s = arg;
-    (void)db_id;
-    if (s->n >= 64) return SILT_ETOOBIG;
-    snprintf(s->lines[s->n++], 160, "%s/%s/%s/%d/%d", db, table ? table : "-",
-             col ? col->name : "-", col ? col->kind : 0, col ? col->type : 0);
-    if (!table) assert_int_equal(table_id, 0);
-    if (s->stop_after && s->n == s->stop_after) return SILT_EBUSY;
-    return SILT_OK;
 }
 
 static void test_catalog_load_schema_in_id_order(void **state) {
@@ -1254,6 +1441,9 @@ static const test_def TESTS[] = {
     T(test_catalog_watermark_only_rises),
     T(test_catalog_mark_files_hides_them),
     T(test_catalog_load_schema_in_id_order),
+    T(test_catalog_delete_table_marks_and_frees_name),
+    T(test_catalog_delete_db_marks_everything),
+    T(test_catalog_migrate_v1_to_v2),
     T(test_catalog_list_all_files),
     T(test_catalog_isolation_mid_transaction),
     T(test_catalog_concurrent_handles),

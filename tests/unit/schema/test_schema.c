@@ -103,12 +103,70 @@ static void test_schema_listings_are_sorted(void **state) {
     schema_destroy(s);
 }
 
+/* A dropped table / database is neither found nor listed, frees its name (a new object with
+ * a new id, without the old columns) and its slot in the limits; the old object stays valid. */
+static void test_schema_drop_frees_the_name(void **state) {
+    (void)state;
+    schema_limits lim = {.max_dbs = 2, .max_tables_per_db = 2};
+    schema *s = schema_create(&lim);
+    schema_db *d, *d2;
+    schema_table *cpu, *mem, *cpu2;
+    schema_col *c;
+    silt_err err = {0};
+    schema_wrlock(s);
+    assert_int_equal(schema_db_create(s, "db", 2, &d, &err), SILT_OK);
+    assert_int_equal(schema_table_create(s, d, "cpu", 3, &cpu, &err), SILT_OK);
+    assert_int_equal(schema_table_create(s, d, "mem", 3, &mem, &err), SILT_OK);
+    assert_int_equal(schema_col_create(s, cpu, "v", 1, SCHEMA_FIELD, LP_FLOAT, &c, &err), SILT_OK);
+    schema_table_drop(s, cpu);
+    assert_null(schema_table_find(d, "cpu", 3));
+    assert_ptr_equal(schema_table_find(d, "mem", 3), mem);
+    assert_ptr_equal(schema_table_by_id(s, cpu->id), cpu); /* still valid, by id */
+    /* the limit counts live tables: a new cpu fits, with a new id and no columns; its field
+     * may take another type */
+    assert_int_equal(schema_table_create(s, d, "cpu", 3, &cpu2, &err), SILT_OK);
+    assert_true(cpu2 != cpu && cpu2->id != cpu->id);
+    assert_int_equal(cpu2->n_cols, 0);
+    assert_int_equal(schema_col_create(s, cpu2, "v", 1, SCHEMA_FIELD, LP_STRING, &c, &err),
+                     SILT_OK);
+    assert_ptr_equal(schema_table_find(d, "cpu", 3), cpu2);
+    schema_table *t3;
+    assert_int_equal(schema_table_create(s, d, "x", 1, &t3, &err), SILT_ELIMIT);
+    schema_unlock(s);
+    char **names;
+    size_t n;
+    assert_int_equal(schema_list_tables(s, "db", &names, &n), SILT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "cpu");
+    assert_string_equal(names[1], "mem");
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+
+    schema_wrlock(s);
+    schema_db_drop(s, d);
+    assert_null(schema_db_find(s, "db", 2));
+    assert_true(cpu2->dropped && mem->dropped);
+    assert_int_equal(schema_db_create(s, "db", 2, &d2, &err), SILT_OK);
+    assert_true(d2 != d);
+    assert_null(schema_table_find(d2, "mem", 3));
+    assert_int_equal(schema_db_create(s, "other", 5, &d, &err), SILT_OK);
+    schema_unlock(s);
+    assert_int_equal(schema_list_dbs(s, &names, &n), SILT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "db");
+    assert_string_equal(names[1], "other");
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    schema_destroy(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_db_name_rules),
         cmocka_unit_test(test_schema_limits),
         cmocka_unit_test(test_schema_column_kind_and_type_are_fixed),
         cmocka_unit_test(test_schema_listings_are_sorted),
+        cmocka_unit_test(test_schema_drop_frees_the_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,8 @@ const reps = Number(args.reps || 5);
 const warmup = Number(args.warmup || 1);
 const t0 = Number(args.start || 1451606400);
 const host = args.host || 'host_0';
+const TAGS = ['region', 'datacenter', 'rack', 'os', 'arch', 'team', 'service', 'service_version',
+  'service_environment'];
 const FIELDS = ['usage_user', 'usage_system', 'usage_idle', 'usage_nice', 'usage_iowait',
   'usage_irq', 'usage_softirq', 'usage_steal', 'usage_guest', 'usage_guest_nice'];
 const iso = (s) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
@@ -43,7 +45,7 @@ const isoDuck = (s) => new Date(s * 1000).toISOString().replace('T', ' ').replac
 const silt = {
   q1: `SELECT date_bin(INTERVAL '1 minute', time) AS time, max(usage_user) AS max FROM cpu WHERE hostname = '${host}' AND time >= '${iso(t0)}' AND time < '${iso(t0 + 12 * 3600)}' GROUP BY 1 ORDER BY 1`,
   q2: `SELECT hostname, date_bin(INTERVAL '1 hour', time) AS time, ${FIELDS.map((f) => `avg(${f}) AS mean_${f}`).join(', ')} FROM cpu WHERE time >= '${iso(t0)}' AND time < '${iso(t0 + 86400)}' GROUP BY 1, 2 ORDER BY 1, 2`,
-  q3: `SELECT hostname, max(time) AS time FROM cpu GROUP BY hostname ORDER BY hostname`,
+  q3: `SELECT hostname, max(time) AS time, ${[...TAGS, ...FIELDS].map((c) => `last_value(${c} ORDER BY time) AS ${c}`).join(', ')} FROM cpu GROUP BY hostname ORDER BY hostname`,
   q4: `SELECT ${FIELDS.map((f) => `count(${f}) AS count_${f}`).join(', ')} FROM cpu`,
 };
 const duckSql = {
@@ -52,8 +54,7 @@ const duckSql = {
   q3: `SELECT hostname, arg_max(COLUMNS(* EXCLUDE (hostname)), time) FROM cpu GROUP BY hostname ORDER BY hostname`,
   q4: `SELECT ${FIELDS.map((f) => `count(${f}) AS count_${f}`).join(', ')} FROM cpu`,
 };
-// q3 for silt: the engine has no selector / window function yet, so the last time per host is
-// what it answers (the full last row needs selector_last; see the README)
+// q3: the whole last row of every host, as DuckDB's arg_max(COLUMNS(*), time) returns it
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 function siltQuery(sql) {

@@ -156,7 +156,33 @@ static int time_literal_in(const iql_tz *tz, str_view s, int64_t *t) {
     return SILT_OK;
 }
 
+/* A constant of durations and integers (ns) joined by + and -: Grafana's time filter
+ * `time >= 1451606400000ms` compares time with a duration, which InfluxDB 1.x reads as that
+ * long after the epoch. */
+static bool const_duration(const iql_expr *e, int64_t *ns) {
+    switch (e->kind) {
+        case IQL_X_DURATION:
+        case IQL_X_INTEGER:
+            *ns = e->u.i;
+            return true;
+        case IQL_X_BINARY: {
+            int64_t a, b;
+            if ((e->u.bin.op != IQL_OP_ADD && e->u.bin.op != IQL_OP_SUB) ||
+                !const_duration(e->u.bin.l, &a) || !const_duration(e->u.bin.r, &b))
+                return false;
+            bool dur = e->u.bin.l->kind != IQL_X_INTEGER || e->u.bin.r->kind != IQL_X_INTEGER;
+            if (!dur) return false; /* integer arithmetic: not ours */
+            return e->u.bin.op == IQL_OP_ADD ? !__builtin_add_overflow(a, b, ns)
+                                             : !__builtin_sub_overflow(a, b, ns);
+        }
+        default:
+            return false;
+    }
+}
+
 static qexpr *tr_literal_for_time(tctx *c, const iql_expr *e) {
+    int64_t ns;
+    if (e->kind != IQL_X_INTEGER && const_duration(e, &ns)) return lit_int(c, ns, QT_TIME);
     if (e->kind == IQL_X_STRING) {
         int64_t t;
         if (time_literal_in(c->tz, e->u.s, &t) != SILT_OK) {

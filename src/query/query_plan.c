@@ -2550,6 +2550,68 @@ static const query_topk_hint *topk_hint(qctx *q, const qstmt *st, const qplan *s
     return h;
 }
 
+/* Only time-range conjuncts in pred (exactly [t_min, t_max] of the scan)? */
+static bool only_time_range(const qpred *pred, int64_t tpos) {
+    if (!pred) return true;
+    const qpred *const *conj = &pred;
+    size_t n = 1;
+    if (pred->kind == QP_AND) {
+        conj = (const qpred *const *)pred->kids;
+        n = pred->n_kids;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const qpred *c = conj[i];
+        if (!(c->kind == QP_CMP && (int64_t)c->col == tpos && c->kernel == QK_I64 &&
+              (c->op == QOP_EQ || c->op == QOP_LT || c->op == QOP_LE || c->op == QOP_GT ||
+               c->op == QOP_GE)))
+            return false;
+    }
+    return true;
+}
+
+/* The last (first) row of each group is all an aggregate needs when it groups by tag columns
+ * and computes only last_value(x ORDER BY time) (which keeps a NULL of the last row) and
+ * max(time), or first_value and min(time): the scan may skip rows older (newer) than another row of
+ * the same series (query_scan_req.topk with k = 1). Rows that tie on time are never skipped.
+ * NULL when the aggregate is anything else. */
+static const query_topk_hint *agg_topk_hint(qctx *q, const qplan *scan, const qplan *ag,
+                                            const qpred *pred, size_t n_wexprs, int64_t tpos) {
+    if (tpos < 0 || n_wexprs || !ag->u.agg.n_keys || !ag->u.agg.n_aggs ||
+        !only_time_range(pred, tpos))
+        return NULL;
+    size_t nk = ag->u.agg.n_keys;
+    size_t *kp = arena_alloc(&q->arena, nk * sizeof *kp);
+    for (size_t i = 0; i < nk; i++) {
+        const qbx *k = ag->u.agg.keys[i];
+        if (k->kind != QB_COL || scan->u.scan.tbl->cols[scan->u.scan.col_idx[k->col]].kind !=
+                                     QCOL_TAG)
+            return NULL;
+        kp[i] = k->col;
+    }
+    int dir = 0; /* 1 newest, -1 oldest */
+    for (size_t i = 0; i < ag->u.agg.n_aggs; i++) {
+        const qagg *a = &ag->u.agg.aggs[i];
+        int d;
+        bool on_time = a->key && a->key->kind == QB_COL && (int64_t)a->key->col == tpos;
+        bool arg_time = a->arg && a->arg->kind == QB_COL && (int64_t)a->arg->col == tpos;
+        if (a->kind == QAGG_LAST && on_time)
+            d = 1;
+        else if (a->kind == QAGG_FIRST && on_time)
+            d = -1;
+        else if (a->kind == QAGG_MAX && arg_time)
+            d = 1;
+        else if (a->kind == QAGG_MIN && arg_time)
+            d = -1;
+        else
+            return NULL;
+        if (dir && d != dir) return NULL;
+        dir = d;
+    }
+    query_topk_hint *h = arena_alloc(&q->arena, sizeof *h);
+    *h = (query_topk_hint){kp, nk, 1, dir > 0, NULL, 0};
+    return h;
+}
+
 static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     /* FROM table | iox.table (a scan) or a system table (a Values leaf; q->tbl describes it
      * but is not the source's, so have_tbl stays false) */
@@ -2689,6 +2751,10 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
                                                  .json = ac.aggs[i].kind >= QAGG_SEL_FIRST};
         top = ag;
         scan->u.scan.count_only = count_only_cols(q, scan, top->input, ag);
+        if (!is_sys) {
+            int64_t tpos = tcol >= 0 && b.pos_of[tcol] >= 0 ? b.pos_of[tcol] : -1;
+            scan->u.scan.topk = agg_topk_hint(q, scan, ag, pred, n_wexprs, tpos);
+        }
         if (having) {
             top = plan_on(q, QPL_FILTER, top, top);
             top->u.filter.exprs = arena_alloc(&q->arena, sizeof(qbx *));

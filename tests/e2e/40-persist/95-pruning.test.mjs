@@ -159,6 +159,21 @@ test('per-series top-k reads only the pages that can hold the rows, with exact a
   const rk = await q("SELECT v FROM pr WHERE rack = 'r1' GROUP BY host ORDER BY time DESC LIMIT 1");
   assert.equal(rk.series.length, HOSTS / 4);
 
+  // SQL: the last (first) row of each group, by last_value / max(time) (first_value / min)
+  const lastSql = await measured(srv, 'SELECT host, max(time) AS t, last_value(v ORDER BY time) AS v, ' +
+    'last_value(w ORDER BY time) AS w FROM pr GROUP BY host ORDER BY host');
+  assert.deepEqual(lastSql.rows, Array.from({ length: HOSTS }, (_, h) =>
+    ({ host: host(h), t: new Date((t0 + PER - 1) * 1000).toISOString().replace('.000Z', ''), v: h * 1000 + PER - 1 }))); // w: NULL in the last row (JSON leaves NULLs out)
+  assert.ok(lastSql.pages <= HOSTS * 4, `SQL last row per host: ${lastSql.pages} pages decoded`);
+  const firstSql = await measured(srv, 'SELECT host, min(time) AS t, first_value(v ORDER BY time) AS v FROM pr ' +
+    "WHERE time >= '" + iso(t0 + 7) + "' GROUP BY host ORDER BY host");
+  assert.deepEqual(firstSql.rows, Array.from({ length: HOSTS }, (_, h) =>
+    ({ host: host(h), t: new Date((t0 + 7) * 1000).toISOString().replace('.000Z', ''), v: h * 1000 + 7 })));
+  // mixed with another aggregate: every row counts, nothing is skipped, still exact
+  const mixed = await measured(srv, 'SELECT host, count(*) AS n, last_value(v ORDER BY time) AS v FROM pr GROUP BY host ORDER BY host');
+  assert.deepEqual(mixed.rows[3], { host: host(3), n: PER, v: 3 * 1000 + PER - 1 });
+  assert.ok(mixed.pages > lastSql.pages);
+
   // a newer point in the buffer and an overwrite of a persisted one: both seen
   await srv.write('prdb', `pr,host=h00,rack=r0 v=-1i ${T0 + BigInt(PER) * 1000000000n}\n` +
     `pr,host=h01,rack=r1 v=-2i ${T0 + BigInt(PER - 1) * 1000000000n}`, NS);

@@ -2074,13 +2074,18 @@ static int select_measurement(irun *r, const iql_select *sel, const char *m, con
         any->u.list.n = nr;
         st.where = and2(&c, st.where, nr == 1 ? any->u.list.args[0] : any);
     }
-    if (agg && !sel->group_time) {
-        /* InfluxDB 1.x answers no series when none of the aggregated fields has a point in the
-         * range (SQL would give a row of NULLs and zero counts): HAVING count(f) > 0 OR ... */
+    if (agg) {
+        /* InfluxDB 1.x answers no series for a measurement that has none of the aggregated
+         * fields, and without GROUP BY time none when none of them has a point in the range
+         * (SQL would give a row of NULLs and zero counts): HAVING count(f) > 0 OR ... */
         const char **refs = arena_alloc(c.a, (tbl.n_cols + 1) * sizeof *refs);
         size_t nr = 0;
         for (size_t k = 0; k < f.n; k++) field_refs(&tbl, f.v[k].expr, refs, &nr, tbl.n_cols);
-        if (nr) {
+        if (!nr) {
+            rc = SILT_OK;
+            goto out;
+        }
+        if (!sel->group_time) {
             qexpr *any = nx(&c, QX_OR);
             any->u.list.args = arena_alloc(c.a, nr * sizeof(qexpr *));
             for (size_t k = 0; k < nr; k++)

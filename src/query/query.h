@@ -105,6 +105,10 @@ typedef struct query_tag_filter {
     size_t n_in;
 } query_tag_filter;
 
+/* Batch callback: return QUERY_SCAN_CONTINUE, QUERY_SCAN_STOP (end the scan early, not an
+ * error), or a negative SILT_E* code to abort the scan with that error. */
+typedef int (*query_batch_fn)(void *arg, const query_batch *batch);
+
 /* What to scan: columns by index into the table's query_table.cols, and a time range and tag
  * filters the source may use to skip data (rows outside [t_min, t_max] or not matching the
  * filters may still be delivered; the executor filters them). */
@@ -130,6 +134,14 @@ typedef struct query_scan_req {
      * none). A source may leave out rows it can prove are not among those k, and must
      * deliver every row that may be. */
     const struct query_topk_hint *topk;
+    /* A second consumer of batches, or NULL: a source may deliver part of the rows to lane2
+     * (with lane2_arg) on another thread, concurrently with fn. The caller combines the two
+     * lanes' results, so only order-insensitive consumers (partial aggregation) set it; a
+     * lane2 error ends the scan with that error. */
+    query_batch_fn lane2;
+    void *lane2_arg;
+    void (*lane2_start)(void *lane2_arg); /* called before the first batch to lane2, on the
+                                           * calling thread while no lane is running */
 } query_scan_req;
 
 typedef struct query_topk_hint {
@@ -143,9 +155,6 @@ typedef struct query_topk_hint {
 
 enum { QUERY_SCAN_CONTINUE = 0, QUERY_SCAN_STOP = 1 };
 
-/* Batch callback: return QUERY_SCAN_CONTINUE, QUERY_SCAN_STOP (end the scan early, not an
- * error), or a negative SILT_E* code to abort the scan with that error. */
-typedef int (*query_batch_fn)(void *arg, const query_batch *batch);
 
 /* One row of system.parquet_files. */
 typedef struct query_file_info {

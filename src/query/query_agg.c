@@ -65,6 +65,7 @@ struct qhagg {
     size_t string_bytes;
     size_t per_group_bytes;
     size_t max_mem;
+    size_t query_max_mem; /* the query's bound, for the message (max_mem: this table's share) */
     uint32_t *gids; /* per batch */
     uint64_t *hashes;
     uint8_t *same;  /* per batch row: same keys as the previous row */
@@ -104,7 +105,8 @@ static size_t mem_used(const qhagg *h) {
 }
 
 static int mem_fail(const qhagg *h, silt_err *err) {
-    return SILT_FAIL(err, SILT_ELIMIT, "query exceeds the memory limit of %zu bytes", h->max_mem);
+    return SILT_FAIL(err, SILT_ELIMIT, "query exceeds the memory limit of %zu bytes",
+                     h->query_max_mem);
 }
 
 #define GROW_ARR(p, es, oldc, newc)                                                                \
@@ -139,6 +141,7 @@ qhagg *query__hagg_create(const qplan *p, size_t max_memory_bytes) {
     qhagg *h = xcalloc(1, sizeof *h);
     h->plan = p;
     h->max_mem = max_memory_bytes ? max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
+    h->query_max_mem = h->max_mem;
     h->n_keys = p->u.agg.n_keys;
     h->n_aggs = p->u.agg.n_aggs;
     size_t nk = h->n_keys ? h->n_keys : 1, na = h->n_aggs ? h->n_aggs : 1;
@@ -783,6 +786,201 @@ int query__hagg_add(qhagg *h, const query_vec *keys, const query_vec *args, cons
     }
     if (mem_used(h) > h->max_mem) return mem_fail(h, err);
     return SILT_OK;
+}
+
+/* ------------------------------------------------------------------ merging */
+
+/* Kept value g of c against kept value h of d (same aggregate, same type). */
+static int cmp_vals(const aggcol *c, size_t g, const aggcol *d, size_t h) {
+    switch (c->in) {
+        case QT_FLOAT: {
+            double a = ((const double *)c->val)[g], b = ((const double *)d->val)[h];
+            return a < b ? -1 : a > b;
+        }
+        case QT_UINT: {
+            uint64_t a = ((const uint64_t *)c->val)[g], b = ((const uint64_t *)d->val)[h];
+            return a < b ? -1 : a > b;
+        }
+        case QT_BOOL:
+            return (int)((const uint8_t *)c->val)[g] - (int)((const uint8_t *)d->val)[h];
+        case QT_STRING:
+            return sv_cmp(((const str_view *)c->val)[g], ((const str_view *)d->val)[h]);
+        default: {
+            int64_t a = ((const int64_t *)c->val)[g], b = ((const int64_t *)d->val)[h];
+            return a < b ? -1 : a > b;
+        }
+    }
+}
+
+/* Copy kept value g of from's column f into group d of into's column c. */
+static void copy_val(qhagg *into, aggcol *c, size_t d, const aggcol *f, size_t g) {
+    size_t es = tsize(c->def->kind == QAGG_SUM ? c->def->type : c->in);
+    if (c->in == QT_STRING && c->def->kind != QAGG_SUM)
+        keep_string(into, &((str_view *)c->val)[d], ((const str_view *)f->val)[g]);
+    else
+        memcpy((char *)c->val + d * es, (const char *)f->val + g * es, es);
+}
+
+/* Combine group g of from's column f into group d of into's column c; from saw the later
+ * rows, so ties go as they would row by row. */
+static int merge_col(qhagg *into, aggcol *c, size_t d, const aggcol *f, size_t g, silt_err *err) {
+    switch (c->def->kind) {
+        case QAGG_COUNT_STAR:
+        case QAGG_COUNT:
+            c->cnt[d] += f->cnt[g];
+            return SILT_OK;
+        case QAGG_SUM:
+            if (!f->has[g]) return SILT_OK;
+            if (!c->has[d]) {
+                copy_val(into, c, d, f, g);
+            } else if (c->def->type == QT_FLOAT) {
+                ((double *)c->val)[d] += ((const double *)f->val)[g];
+            } else if (c->def->type == QT_UINT) {
+                uint64_t *x = &((uint64_t *)c->val)[d];
+                if (__builtin_add_overflow(*x, ((const uint64_t *)f->val)[g], x))
+                    return SILT_FAIL(err, SILT_EINVAL, "integer overflow in sum()");
+            } else {
+                int64_t *x = &((int64_t *)c->val)[d];
+                if (__builtin_add_overflow(*x, ((const int64_t *)f->val)[g], x))
+                    return SILT_FAIL(err, SILT_EINVAL, "integer overflow in sum()");
+            }
+            c->has[d] = 1;
+            return SILT_OK;
+        case QAGG_AVG:
+            c->f1[d] += f->f1[g];
+            c->cnt[d] += f->cnt[g];
+            return SILT_OK;
+        case QAGG_STDDEV_SAMP:
+        case QAGG_STDDEV_POP:
+        case QAGG_VAR_SAMP:
+        case QAGG_VAR_POP: { /* Chan et al.: means and sums of squared deviations combine */
+            int64_t na = c->cnt[d], nb = f->cnt[g];
+            if (!nb) return SILT_OK;
+            if (!na) {
+                c->cnt[d] = nb, c->f1[d] = f->f1[g], c->f2[d] = f->f2[g];
+                return SILT_OK;
+            }
+            double n = (double)(na + nb), delta = f->f1[g] - c->f1[d];
+            c->f1[d] += delta * (double)nb / n;
+            c->f2[d] += f->f2[g] + delta * delta * (double)na * (double)nb / n;
+            c->cnt[d] = na + nb;
+            return SILT_OK;
+        }
+        case QAGG_MIN:
+        case QAGG_MAX: {
+            if (!f->has[g]) return SILT_OK;
+            int r = c->has[d] ? cmp_vals(f, g, c, d) : 0;
+            if (!c->has[d] || (c->def->kind == QAGG_MIN ? r < 0 : r > 0)) copy_val(into, c, d, f, g);
+            c->has[d] = 1;
+            return SILT_OK;
+        }
+        case QAGG_FIRST:
+        case QAGG_LAST: {
+            if (!f->has[g]) return SILT_OK;
+            bool take = !c->has[d] || (c->def->kind == QAGG_LAST ? f->okey[g] >= c->okey[d]
+                                                                 : f->okey[g] < c->okey[d]);
+            if (!take) return SILT_OK;
+            c->has[d] = 1;
+            c->okey[d] = f->okey[g];
+            c->vnul[d] = f->vnul[g];
+            if (!f->vnul[g]) copy_val(into, c, d, f, g);
+            return SILT_OK;
+        }
+        case QAGG_SEL_FIRST:
+        case QAGG_SEL_LAST:
+        case QAGG_SEL_MIN:
+        case QAGG_SEL_MAX: {
+            if (!f->has[g]) return SILT_OK;
+            bool take = !c->has[d];
+            if (!take) {
+                int64_t t = f->okey[g];
+                if (c->def->kind == QAGG_SEL_FIRST)
+                    take = t < c->okey[d];
+                else if (c->def->kind == QAGG_SEL_LAST)
+                    take = t > c->okey[d];
+                else {
+                    int r = cmp_vals(f, g, c, d);
+                    take = (c->def->kind == QAGG_SEL_MIN ? r < 0 : r > 0) ||
+                           (r == 0 && t < c->okey[d]);
+                }
+            }
+            if (!take) return SILT_OK;
+            c->has[d] = 1;
+            c->okey[d] = f->okey[g];
+            copy_val(into, c, d, f, g);
+            return SILT_OK;
+        }
+        case QAGG_COUNT_DISTINCT:
+        case QAGG_MEDIAN:
+        case QAGG_PERCENTILE:
+            return SILT_OK; /* pairs: merge_pairs */
+    }
+    return SILT_OK;
+}
+
+void query__hagg_set_max_memory(qhagg *h, size_t bytes) {
+    h->max_mem = bytes ? bytes : QUERY_DEFAULT_MEMORY_BYTES;
+}
+
+int query__hagg_merge(qhagg *into, qhagg *from, silt_err *err) {
+    size_t ng = from->n_groups;
+    if (!ng) return SILT_OK;
+    uint32_t *map = xmalloc(ng * sizeof *map); /* from's group -> into's */
+    int rc = SILT_OK;
+    if (into->n_keys == 0) {
+        map[0] = 0;
+    } else {
+        size_t nk = into->n_keys;
+        query_vec *keys = xcalloc(nk, sizeof *keys);
+        for (size_t k = 0; k < nk; k++) {
+            keys[k].valid = from->kvalid[k];
+            switch (from->ktype[k]) {
+                case QT_STRING:
+                    keys[k].str = from->kdata[k];
+                    break;
+                case QT_BOOL:
+                    keys[k].b = from->kdata[k];
+                    break;
+                case QT_FLOAT:
+                    keys[k].f64 = from->kdata[k];
+                    break;
+                case QT_UINT:
+                    keys[k].u64 = from->kdata[k];
+                    break;
+                default:
+                    keys[k].i64 = from->kdata[k];
+            }
+        }
+        enum { CHUNK = 4096 };
+        uint32_t *sel = xmalloc(CHUNK * sizeof *sel);
+        for (size_t from_g = 0; from_g < ng && rc == SILT_OK; from_g += CHUNK) {
+            size_t n = ng - from_g < CHUNK ? ng - from_g : CHUNK;
+            for (size_t k = 0; k < n; k++) sel[k] = (uint32_t)(from_g + k);
+            if (n > into->cap_batch) {
+                into->gids = xrealloc(into->gids, n * sizeof *into->gids);
+                into->hashes = xrealloc(into->hashes, n * sizeof *into->hashes);
+                into->same = xrealloc(into->same, n);
+                into->lead = xrealloc(into->lead, n * sizeof *into->lead);
+                into->lsel = xrealloc(into->lsel, n * sizeof *into->lsel);
+                into->cap_batch = n;
+            }
+            rc = find_groups(into, keys, sel, n, err);
+            if (rc == SILT_OK) memcpy(map + from_g, into->gids, n * sizeof *map);
+        }
+        free(sel);
+        free(keys);
+    }
+    for (size_t a = 0; a < into->n_aggs && rc == SILT_OK; a++) {
+        aggcol *c = &into->aggs[a];
+        const aggcol *f = &from->aggs[a];
+        for (size_t g = 0; g < ng && rc == SILT_OK; g++) rc = merge_col(into, c, map[g], f, g, err);
+        for (size_t i = 0; i < f->n_pairs && rc == SILT_OK; i++)
+            rc = push_pair(into, c, map[f->pairs[i].g], f->pairs[i].v, err);
+        c->sorted = false;
+    }
+    if (rc == SILT_OK && mem_used(into) > into->max_mem) rc = mem_fail(into, err);
+    free(map);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ results */

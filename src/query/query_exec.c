@@ -549,6 +549,8 @@ typedef struct qrun {
     size_t sort_guard; /* sort buffer bytes that prove the result is too big */
     uint32_t *ident;   /* 0, 1, 2, ...: every scan batch's selection (stages never write it) */
     size_t n_ident;
+    struct qrun *lane_of; /* a second lane: the run it aggregates for, and its aggregate */
+    size_t lane_stage;
     int rc;
 } qrun;
 
@@ -1049,6 +1051,14 @@ static size_t tag_filters(qctx *q, const qplan *scan, query_tag_filter **out, ta
     return n;
 }
 
+/* query_scan_req.lane2_start: the first lane's table gets its half of the memory bound. */
+static void lane2_start(void *arg) {
+    qrun *r2 = arg;
+    size_t ai = r2->lane_stage;
+    size_t max = r2->q->max_memory_bytes ? r2->q->max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
+    query__hagg_set_max_memory(r2->lane_of->st[ai].h, max / 2);
+}
+
 static int run_leaf_scan(qrun *r, const qplan *scan) {
     qctx *q = r->q;
     if (scan->u.scan.t_min > scan->u.scan.t_max) return SILT_OK;
@@ -1067,9 +1077,55 @@ static int run_leaf_scan(qrun *r, const qplan *scan) {
     tag_match *ms;
     req.n_filters = tag_filters(q, scan, &filters, &ms);
     req.filters = filters;
+    /* Partial aggregation on a second lane: when every stage up to a hash aggregate is a
+     * filter or a projection, a source may feed part of the rows to a copy of those stages
+     * with its own hash table, on another thread; the copy is folded into the first after
+     * the scan. Once the second lane starts, each table has half the memory bound. */
+    size_t ai = 0;
+    while (ai < r->n_st && (r->st[ai].p->kind == QPL_FILTER || r->st[ai].p->kind == QPL_PROJECT))
+        ai++;
+    bool lanes = ai < r->n_st && r->st[ai].p->kind == QPL_AGGREGATE && r->st[ai].h;
+    qctx q2;
+    qrun r2;
+    silt_err e2 = {0};
+    size_t max_mem = q->max_memory_bytes ? q->max_memory_bytes : QUERY_DEFAULT_MEMORY_BYTES;
+    if (lanes) {
+        q2 = *q;
+        memset(&q2.arena, 0, sizeof q2.arena); /* never allocated from on the lane */
+        q2.err = &e2;
+        q2.deadline_ns = 0; /* the first lane polls for both */
+        q2.interrupt = NULL;
+        r2 = (qrun){.q = &q2, .root = r->root, .n_st = ai + 1};
+        r2.st = xcalloc(ai + 1, sizeof *r2.st);
+        memcpy(r2.st, r->st, ai * sizeof *r2.st);
+        r2.st[ai].p = r->st[ai].p;
+        r2.st[ai].h = query__hagg_create(r->st[ai].p, max_mem);
+        query__hagg_set_max_memory(r2.st[ai].h, max_mem / 2);
+        r2.lane_of = r;
+        r2.lane_stage = ai;
+        arena_init(&r2.batch, 64 * 1024);
+        req.lane2 = on_batch;
+        req.lane2_arg = &r2;
+        req.lane2_start = lane2_start;
+    }
     silt_err serr = {0};
     int rc = q->src->scan(q->src, &req, on_batch, r, &serr);
     for (size_t i = 0; i < req.n_filters; i++) arena_fini(&ms[i].scratch);
+    if (lanes) {
+        query__hagg_set_max_memory(r->st[ai].h, max_mem);
+        if (r->rc >= 0 && r2.rc < 0) {
+            r->rc = r2.rc;
+            if (q->err) *q->err = e2;
+        }
+        if (r->rc >= 0 && rc >= 0) {
+            int mr = query__hagg_merge(r->st[ai].h, r2.st[ai].h, q->err);
+            if (mr < 0) r->rc = mr;
+        }
+        query__hagg_destroy(r2.st[ai].h);
+        free(r2.st);
+        arena_fini(&r2.batch);
+        free(r2.ident);
+    }
     if (r->rc < 0) return r->rc; /* ours: q->err already says why */
     if (rc < 0) {
         if (q->err) *q->err = serr;

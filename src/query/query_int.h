@@ -758,6 +758,13 @@ size_t query__hagg_groups(const qhagg *h);
  * rows; vectors from a (valid until it is reset). */
 int query__hagg_emit(qhagg *h, size_t from, size_t n, query_vec *cols, arena *a, silt_err *err);
 void query__hagg_destroy(qhagg *h);
+/* Fold from (the same plan, fed the rows after into's) into into: groups from has that into
+ * lacks are added after into's, and every aggregate combines as if into had seen from's rows
+ * after its own (float sums and deviations may differ from that in the last bits). from is
+ * left as it was. */
+int query__hagg_merge(qhagg *into, qhagg *from, silt_err *err);
+/* This table's share of the query's memory bound (messages still name the query's). */
+void query__hagg_set_max_memory(qhagg *h, size_t bytes);
 
 /* Run the plan against q->src and format the result into f (begun and ended here). Returns
  * SILT_OK, SILT_EINVAL (runtime expression errors), SILT_ELIMIT (result or memory limit),

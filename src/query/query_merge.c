@@ -160,6 +160,8 @@ static int merge_group(query_part **grp, size_t n, const query_table *t, const q
     preq.n_cols = m.n_need;
     preq.count_only = NULL; /* the merge reads tag and time values */
     preq.topk = NULL;       /* and the rows that a later part overwrites */
+    preq.lane2 = NULL;      /* merge_batch is one consumer */
+    preq.lane2_start = NULL;
     for (size_t p = 0; p < n && !rc; p++) rc = grp[p]->scan(grp[p], t, &preq, merge_batch, &m, err);
     /* emit in batches, request columns only */
     query_vec *vecs = xcalloc(req->n_cols ? req->n_cols : 1, sizeof *vecs);

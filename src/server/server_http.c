@@ -222,6 +222,8 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
         M("silt_query_pages_decoded_total", "counter",
           "Parquet data pages decoded by queries (pages pruned by statistics are not).",
           ss.pages_decoded);
+        M("silt_query_parallel_scans_total", "counter",
+          "Parquet file scans aggregated on two threads (partial aggregation).", ss.split_scans);
     }
 #undef M
     return server_respond(s, c, 200, "text/plain; version=0.0.4", &b);

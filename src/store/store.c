@@ -28,7 +28,7 @@ struct store {
     pthread_mutex_t fc_mu;
     struct fentry *fc_head;
     uint64_t fc_bytes, fc_max, fc_tick;
-    uint64_t n_files_scanned, n_pages_decoded; /* atomics */
+    uint64_t n_files_scanned, n_pages_decoded, n_split_scans; /* atomics */
     unsigned scan_threads;
 };
 
@@ -732,6 +732,120 @@ static void *scan_worker(void *arg) {
     return NULL;
 }
 
+/* Hand the decoded columns cb of task tk to fn in batches of FILE_BATCH_ROWS rows. */
+static int deliver(const scan_task *tk, const int *pcol, const bool *nd, size_t n_cols,
+                   pq_colbuf *cb, query_vec *vecs, uint8_t *nulls, query_batch_fn fn, void *arg,
+                   bool *stop) {
+    int rc = SILT_OK;
+    uint64_t nrows = tk->hi - tk->lo;
+    for (uint64_t off = 0; off < nrows && !rc && !*stop; off += FILE_BATCH_ROWS) {
+        size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
+        for (size_t i = 0; i < n_cols; i++) {
+            query_vec *v = &vecs[i];
+            memset(v, 0, sizeof *v);
+            if (pcol[i] < 0 || nd[i]) {
+                /* the file predates the column: NULL; or only its (absent) NULLs matter: any
+                 * values (these arrays will do) */
+                static const int64_t zeros[FILE_BATCH_ROWS];
+                static const str_view empty[FILE_BATCH_ROWS];
+                v->valid = nd[i] ? NULL : nulls;
+                v->i64 = zeros;
+                v->u64 = (const uint64_t *)zeros;
+                v->f64 = (const double *)(const void *)zeros;
+                v->b = (const uint8_t *)zeros;
+                v->str = empty;
+                continue;
+            }
+            pq_colbuf *c = &cb[i];
+            v->valid = c->valid ? c->valid + off : NULL;
+            if (c->i64) v->i64 = c->i64 + off;
+            if (c->u64) v->u64 = c->u64 + off;
+            if (c->f64) v->f64 = c->f64 + off;
+            if (c->b) v->b = c->b + off;
+            if (c->str) v->str = c->str + off;
+        }
+        query_batch qb = {nb, vecs};
+        int fr = fn(arg, &qb);
+        if (fr == QUERY_SCAN_STOP)
+            *stop = true;
+        else if (fr < 0)
+            rc = fr;
+    }
+    return rc;
+}
+
+/* Partial aggregation on two threads (query_scan_req.lane2): each thread decodes whole tasks
+ * with its own reader and hands them to its own consumer; the query thread takes the first
+ * tasks, holding about half the rows, the worker the rest. */
+typedef struct split_lane {
+    pq_reader *rd;
+    const int *pcol;
+    const bool *no_decode;
+    const scan_task *tasks;
+    size_t from, to, n_cols;
+    query_batch_fn fn;
+    void *arg;
+    int *abort; /* atomic: set by a lane that failed */
+    int rc;
+    silt_err err;
+} split_lane;
+
+static void *split_run(void *arg) {
+    split_lane *l = arg;
+    pq_colbuf *cb = xcalloc(l->n_cols ? l->n_cols : 1, sizeof *cb);
+    for (size_t i = 0; i < l->n_cols; i++) pq_colbuf_init(&cb[i]);
+    query_vec *vecs = xcalloc(l->n_cols ? l->n_cols : 1, sizeof *vecs);
+    uint8_t *nulls = xcalloc(FILE_BATCH_ROWS, 1);
+    bool stop = false;
+    for (size_t k = l->from; k < l->to && !l->rc && !stop; k++) {
+        if (__atomic_load_n(l->abort, __ATOMIC_ACQUIRE)) break;
+        const scan_task *tk = &l->tasks[k];
+        const bool *nd = l->no_decode + tk->rg * l->n_cols;
+        for (size_t i = 0; i < l->n_cols && !l->rc; i++)
+            if (l->pcol[i] >= 0 && !nd[i])
+                l->rc = pq_read_column(l->rd, tk->rg, (size_t)l->pcol[i], tk->lo, tk->hi, &cb[i],
+                                       &l->err);
+        if (!l->rc)
+            l->rc = deliver(tk, l->pcol, nd, l->n_cols, cb, vecs, nulls, l->fn, l->arg, &stop);
+    }
+    if (l->rc) __atomic_store_n(l->abort, 1, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < l->n_cols; i++) pq_colbuf_fini(&cb[i]);
+    free(cb);
+    free(vecs);
+    free(nulls);
+    return NULL;
+}
+
+static int split_scan(pq_reader *r0, pq_reader *r1, const int *pcol, const bool *no_decode,
+                      const scan_task *tasks, size_t n_tasks, size_t n_cols, query_batch_fn fn,
+                      void *arg, const query_scan_req *req, silt_err *err) {
+    uint64_t total = 0, half = 0;
+    for (size_t k = 0; k < n_tasks; k++) total += tasks[k].hi - tasks[k].lo;
+    size_t mid = 0; /* lane 0: tasks [0, mid), about half the rows, at least one each */
+    while (mid + 1 < n_tasks) {
+        uint64_t len = tasks[mid].hi - tasks[mid].lo;
+        if (half + len / 2 >= total / 2) break;
+        half += len;
+        mid++;
+    }
+    if (mid == 0) mid = 1;
+    int abort = 0;
+    split_lane l0 = {r0, pcol, no_decode, tasks, 0, mid, n_cols, fn, arg, &abort, 0, {0}};
+    split_lane l1 = {r1, pcol, no_decode, tasks, mid, n_tasks, n_cols, req->lane2, req->lane2_arg,
+                     &abort, 0, {0}};
+    if (req->lane2_start) req->lane2_start(req->lane2_arg);
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, split_run, &l1) == 0;
+    split_run(&l0);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        split_run(&l1);
+    const split_lane *bad = l0.rc < 0 ? &l0 : l1.rc < 0 ? &l1 : NULL;
+    if (bad && err) *err = bad->err;
+    return bad ? bad->rc : SILT_OK;
+}
+
 static int file_part_scan(query_part *p, const query_table *t, const query_scan_req *req,
                           query_batch_fn fn, void *arg, silt_err *err) {
     const size_t *col_idx = req->col_idx;
@@ -802,6 +916,16 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
     }
     pq_colbuf_fini(&tagbuf);
 
+    if (!rc && req->lane2 && n_tasks >= 2 && st->scan_threads >= 2 &&
+        pq_reader_open(bytes, n_bytes, &sp.rd[1], NULL) == SILT_OK) {
+        pq_reader_trust_checksums(sp.rd[1]);
+        __atomic_add_fetch(&st->n_split_scans, 1, __ATOMIC_RELAXED);
+        rc = split_scan(r, sp.rd[1], pcol, no_decode, tasks, n_tasks, n_cols, fn, arg, req, err);
+        free(tasks);
+        free(pcol);
+        free(no_decode);
+        goto out;
+    }
     /* decode and deliver, the next task decoded on a second thread meanwhile */
     sp.rd[0] = r;
     sp.pcol = pcol;
@@ -839,42 +963,8 @@ static int file_part_scan(query_part *p, const query_table *t, const query_scan_
             if (err) *err = s->err;
             break;
         }
-        const scan_task *tk = &tasks[k];
-        const bool *nd = no_decode + tk->rg * n_cols;
-        uint64_t nrows = tk->hi - tk->lo;
-        for (uint64_t off = 0; off < nrows && !rc && !stop; off += FILE_BATCH_ROWS) {
-            size_t nb = nrows - off < FILE_BATCH_ROWS ? (size_t)(nrows - off) : FILE_BATCH_ROWS;
-            for (size_t i = 0; i < n_cols; i++) {
-                query_vec *v = &vecs[i];
-                memset(v, 0, sizeof *v);
-                if (pcol[i] < 0 || nd[i]) {
-                    /* the file predates the column: NULL; or only its (absent) NULLs
-                     * matter: any values (these arrays will do) */
-                    static const int64_t zeros[FILE_BATCH_ROWS];
-                    static const str_view empty[FILE_BATCH_ROWS];
-                    v->valid = nd[i] ? NULL : nulls;
-                    v->i64 = zeros;
-                    v->u64 = (const uint64_t *)zeros;
-                    v->f64 = (const double *)(const void *)zeros;
-                    v->b = (const uint8_t *)zeros;
-                    v->str = empty;
-                    continue;
-                }
-                pq_colbuf *c = &s->cb[i];
-                v->valid = c->valid ? c->valid + off : NULL;
-                if (c->i64) v->i64 = c->i64 + off;
-                if (c->u64) v->u64 = c->u64 + off;
-                if (c->f64) v->f64 = c->f64 + off;
-                if (c->b) v->b = c->b + off;
-                if (c->str) v->str = c->str + off;
-            }
-            query_batch qb = {nb, vecs};
-            int fr = fn(arg, &qb);
-            if (fr == QUERY_SCAN_STOP)
-                stop = true;
-            else if (fr < 0)
-                rc = fr;
-        }
+        rc = deliver(&tasks[k], pcol, no_decode + tasks[k].rg * n_cols, n_cols, s->cb, vecs, nulls,
+                     fn, arg, &stop);
         if (!rc && !stop && k + 2 < n_tasks) slot_prepare(&sp, s, k + 2);
     }
     pthread_mutex_lock(&sp.mu);
@@ -914,6 +1004,7 @@ static void file_part_release(query_part *p) {
 void store_get_stats(store *st, store_stats *out) {
     out->files_scanned = __atomic_load_n(&st->n_files_scanned, __ATOMIC_RELAXED);
     out->pages_decoded = __atomic_load_n(&st->n_pages_decoded, __ATOMIC_RELAXED);
+    out->split_scans = __atomic_load_n(&st->n_split_scans, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ the query source */

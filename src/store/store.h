@@ -53,6 +53,7 @@ void store_source(store *st, query_source *out);
 typedef struct store_stats {
     uint64_t files_scanned; /* Parquet files a query opened */
     uint64_t pages_decoded; /* data pages whose values were decoded */
+    uint64_t split_scans;   /* file scans whose rows two threads aggregated (lane2) */
 } store_stats;
 void store_get_stats(store *st, store_stats *out);
 

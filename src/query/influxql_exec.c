@@ -922,17 +922,10 @@ static void ss_end_series(series_sink *s) {
     s->in_series = s->series_open = false;
 }
 
+static bool tags_same(const buf *b, const query_vec *const *vecs, size_t n, uint32_t i);
+
 static bool same_tags(series_sink *s, const query_vec *const *vecs, uint32_t i) {
-    const uint8_t *p = s->cur_tags.p;
-    for (size_t t = 0; t < s->n_tags; t++) {
-        str_view v = {"", 0};
-        if (vecs[t]->str && (!vecs[t]->valid || vecs[t]->valid[i])) v = vecs[t]->str[i];
-        uint32_t len;
-        memcpy(&len, p, 4);
-        if (len != v.n || (len && memcmp(p + 4, v.p, len))) return false;
-        p += 4 + len;
-    }
-    return true;
+    return tags_same(&s->cur_tags, vecs, s->n_tags, i);
 }
 
 static void ss_begin_series(series_sink *s, const query_vec *const *vecs, uint32_t i) {

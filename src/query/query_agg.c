@@ -758,18 +758,22 @@ static int update(qhagg *h, aggcol *c, const query_vec *v, const query_vec *ok, 
     return SILT_OK;
 }
 
+/* The per-batch arrays hold n rows. */
+static void batch_cap(qhagg *h, size_t n) {
+    if (n <= h->cap_batch) return;
+    h->gids = xrealloc(h->gids, n * sizeof *h->gids);
+    h->hashes = xrealloc(h->hashes, n * sizeof *h->hashes);
+    h->same = xrealloc(h->same, n);
+    h->lead = xrealloc(h->lead, n * sizeof *h->lead);
+    h->lsel = xrealloc(h->lsel, n * sizeof *h->lsel);
+    h->cap_batch = n;
+}
+
 int query__hagg_add(qhagg *h, const query_vec *keys, const query_vec *args, const query_vec *okeys,
                     size_t n_rows, const uint32_t *sel, size_t n, silt_err *err) {
     (void)n_rows;
     if (n == 0) return SILT_OK;
-    if (n > h->cap_batch) {
-        h->gids = xrealloc(h->gids, n * sizeof *h->gids);
-        h->hashes = xrealloc(h->hashes, n * sizeof *h->hashes);
-        h->same = xrealloc(h->same, n);
-        h->lead = xrealloc(h->lead, n * sizeof *h->lead);
-        h->lsel = xrealloc(h->lsel, n * sizeof *h->lsel);
-        h->cap_batch = n;
-    }
+    batch_cap(h, n);
     if (h->n_keys == 0) { /* one group: gids stay 0 once written */
         if (n > h->zero_gids) {
             memset(h->gids + h->zero_gids, 0, (n - h->zero_gids) * sizeof *h->gids);
@@ -956,14 +960,7 @@ int query__hagg_merge(qhagg *into, qhagg *from, silt_err *err) {
         for (size_t from_g = 0; from_g < ng && rc == SILT_OK; from_g += CHUNK) {
             size_t n = ng - from_g < CHUNK ? ng - from_g : CHUNK;
             for (size_t k = 0; k < n; k++) sel[k] = (uint32_t)(from_g + k);
-            if (n > into->cap_batch) {
-                into->gids = xrealloc(into->gids, n * sizeof *into->gids);
-                into->hashes = xrealloc(into->hashes, n * sizeof *into->hashes);
-                into->same = xrealloc(into->same, n);
-                into->lead = xrealloc(into->lead, n * sizeof *into->lead);
-                into->lsel = xrealloc(into->lsel, n * sizeof *into->lsel);
-                into->cap_batch = n;
-            }
+            batch_cap(into, n);
             rc = find_groups(into, keys, sel, n, err);
             if (rc == SILT_OK) memcpy(map + from_g, into->gids, n * sizeof *map);
         }

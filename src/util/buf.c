@@ -149,17 +149,11 @@ static int shortest_digits(double v, char out[24], int *exp10) {
      * v * 10^k / 2^53), so the digits below vr only decide ties through vr_tz */
     int removed = 0, last = 0;
     bool vr_tz = (V & mask) == 0, vm_tz = accept && (L & mask) == 0;
-    while (vp / 10 > vm / 10) {
-        vm_tz &= vm % 10 == 0;
-        vr_tz &= last == 0;
-        last = (int)(vr % 10);
-        vr /= 10;
-        vp /= 10;
-        vm /= 10;
-        removed++;
-    }
-    if (vm_tz) {
-        while (vm % 10 == 0 && vm > 0) {
+    /* first while a shorter number still lies inside, then (the lower bound itself being
+     * acceptable and ending in zeros) while vm keeps ending in 0 */
+    for (int phase = 0; phase < 2; phase++) {
+        while (phase == 0 ? vp / 10 > vm / 10 : vm_tz && vm > 0 && vm % 10 == 0) {
+            if (phase == 0) vm_tz &= vm % 10 == 0;
             vr_tz &= last == 0;
             last = (int)(vr % 10);
             vr /= 10;

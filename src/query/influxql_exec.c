@@ -50,6 +50,7 @@ typedef struct tctx {
     const query_table *tbl;
     const char *src_text; /* the InfluxQL query, for messages */
     const iql_tz *tz;     /* tz(): time literals without an offset are local times */
+    const query_influxql_opts *opts; /* params: values of $name placeholders */
     silt_err *err;
     int rc;
 } tctx;
@@ -180,7 +181,28 @@ static bool const_duration(const iql_expr *e, int64_t *ns) {
     }
 }
 
+/* The value of a $name placeholder (InfluxDB 3's params); fails the statement without one. */
+static const query_param *find_param(tctx *c, str_view name) {
+    for (size_t i = 0; c->opts && i < c->opts->n_params; i++)
+        if (sv_eq_cstr(name, c->opts->params[i].name)) return &c->opts->params[i];
+    fail(c, SILT_EINVAL, "no value for parameter $%s", cstr(c, name));
+    return NULL;
+}
+
 static qexpr *tr_literal_for_time(tctx *c, const iql_expr *e) {
+    if (e->kind == IQL_X_PARAM) { /* a string is a time literal, an integer nanoseconds */
+        const query_param *pv = find_param(c, e->u.s);
+        if (!pv) return NULL;
+        if (pv->type == QPARAM_STRING) {
+            int64_t t;
+            if (time_literal_in(c->tz, sv_from(pv->s), &t) != SILT_OK) {
+                fail(c, SILT_EINVAL, "invalid time literal '%s'", pv->s);
+                return NULL;
+            }
+            return lit_int(c, t, QT_TIME);
+        }
+        if (pv->type == QPARAM_INT) return lit_int(c, pv->i, QT_TIME);
+    }
     int64_t ns;
     if (e->kind != IQL_X_INTEGER && const_duration(e, &ns)) return lit_int(c, ns, QT_TIME);
     if (e->kind == IQL_X_STRING) {
@@ -360,9 +382,38 @@ static qexpr *tr_expr(tctx *c, const iql_expr *e) {
         case IQL_X_REGEX:
             fail(c, SILT_EINVAL, "%s", "a regular expression is only allowed after =~ or !~");
             return NULL;
-        case IQL_X_PARAM:
-            fail(c, SILT_EINVAL, "bound parameter $%s is not supported", cstr(c, e->u.s));
+        case IQL_X_PARAM: {
+            const query_param *pv = find_param(c, e->u.s);
+            if (!pv) return NULL;
+            switch (pv->type) {
+                case QPARAM_NULL: {
+                    qexpr *x = nx(c, QX_LITERAL);
+                    x->u.lit.type = QT_NULL;
+                    return x;
+                }
+                case QPARAM_BOOL: {
+                    qexpr *x = nx(c, QX_LITERAL);
+                    x->u.lit.type = QT_BOOL;
+                    x->u.lit.v.b = pv->b;
+                    return x;
+                }
+                case QPARAM_INT:
+                    return lit_int(c, pv->i, QT_INT);
+                case QPARAM_FLOAT: {
+                    qexpr *x = nx(c, QX_LITERAL);
+                    x->u.lit.type = QT_FLOAT;
+                    x->u.lit.v.f = pv->f;
+                    return x;
+                }
+                case QPARAM_STRING: {
+                    qexpr *x = nx(c, QX_LITERAL);
+                    x->u.lit.type = QT_STRING;
+                    x->u.lit.v.s = sv_from(pv->s);
+                    return x;
+                }
+            }
             return NULL;
+        }
         default:
             fail(c, SILT_EINVAL, "%s", "unsupported expression");
             return NULL;
@@ -1925,7 +1976,7 @@ static int select_reduce(irun *r, tctx *c, qctx *q, const iql_select *sel, const
 static int select_measurement(irun *r, const iql_select *sel, const char *m, const iql_tz *tz) {
     qctx q;
     qctx_init(r, &q, r->err);
-    tctx c = {.q = &q, .a = &q.arena, .err = r->err, .tz = tz};
+    tctx c = {.q = &q, .a = &q.arena, .err = r->err, .tz = tz, .opts = r->opts};
     query_table tbl = {0};
     bool have_tbl = false;
     series_sink s = {0};
@@ -2164,7 +2215,7 @@ static int measurements(irun *r, arena *a, const iql_source *srcs, size_t n_srcs
     if (rc < 0) return rc;
     const char **res = arena_alloc(a, (n + 1) * sizeof *res);
     size_t k = 0;
-    tctx c = {.a = a, .err = r->err};
+    tctx c = {.a = a, .err = r->err, .opts = r->opts};
     for (size_t i = 0; i < n; i++) {
         bool keep = n_srcs == 0;
         for (size_t s = 0; s < n_srcs && !keep; s++) {
@@ -2233,7 +2284,7 @@ static int distinct_rows(irun *r, const char *m, const char *const *cols, size_t
                          const iql_expr *where, bool not_null, arena *out_arena, str_rows *rows) {
     qctx q;
     qctx_init(r, &q, r->err);
-    tctx c = {.q = &q, .a = &q.arena, .err = r->err};
+    tctx c = {.q = &q, .a = &q.arena, .err = r->err, .opts = r->opts};
     query_table tbl = {0};
     int rc = r->src->table_schema(r->src, r->db, m, &tbl, r->err);
     if (rc < 0) {
@@ -2367,7 +2418,7 @@ static int run_show(irun *r, const iql_stmt *st, arena *a) {
         case IQL_STMT_SHOW_TAG_VALUES: {
             if ((rc = measurements(r, a, sh->sources, sh->n_sources, NULL, &ms, &nm)) < 0)
                 return rc;
-            tctx c = {.a = a, .err = r->err};
+            tctx c = {.a = a, .err = r->err, .opts = r->opts};
             for (size_t i = 0; i < nm; i++) {
                 query_table t = {0};
                 if ((rc = r->src->table_schema(r->src, r->db, ms[i], &t, r->err)) < 0) {

@@ -30,7 +30,8 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
     arena_init(&q.arena, 16 * 1024);
 
     qstmt *st;
-    int rc = query__parse(q.sql, sql_len, &q.arena, &st, err);
+    int rc = query__parse_params(q.sql, sql_len, &q.arena, opts ? opts->params : NULL,
+                                 opts ? opts->n_params : 0, &st, err);
     if (rc < 0) goto fail;
     if (src->db_exists(src, db) != SILT_OK) {
         rc = SILT_FAIL(err, SILT_ENOTFOUND, "database '%.*s' not found",

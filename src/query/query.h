@@ -249,6 +249,25 @@ typedef enum query_format {
 int query_format_parse(const char *s, query_format *out);
 const char *query_format_content_type(query_format f);
 
+/* A bound parameter of a parameterized query (InfluxDB 3's `params`): `$name` in the query
+ * text stands for this value, as a literal (never as query text). */
+typedef enum query_param_type {
+    QPARAM_NULL,
+    QPARAM_BOOL,
+    QPARAM_INT,
+    QPARAM_FLOAT,
+    QPARAM_STRING,
+} query_param_type;
+
+typedef struct query_param {
+    const char *name; /* without the '$' */
+    query_param_type type;
+    bool b;
+    int64_t i;
+    double f;
+    const char *s;
+} query_param;
+
 typedef struct query_opts {
     size_t max_result_bytes; /* output larger than this fails with SILT_ELIMIT (0 = no limit) */
     int64_t now_ns;          /* the value of now() for this query */
@@ -264,6 +283,8 @@ typedef struct query_opts {
     int64_t deadline_ns;
     int (*interrupt)(void *arg, silt_err *err);
     void *interrupt_arg;
+    const query_param *params; /* $name placeholders (a placeholder without one: 400) */
+    size_t n_params;
 } query_opts;
 
 #define QUERY_INTERRUPT_POLL_NS (10 * 1000 * 1000) /* 10 ms */

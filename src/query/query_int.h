@@ -170,6 +170,7 @@ typedef enum sql_tok_type {
     TK_RE_I,   /* ~* */
     TK_NRE,    /* !~ */
     TK_NRE_I,  /* !~* */
+    TK_PARAM,  /* $name: a bound parameter; text is the name */
 } sql_tok_type;
 
 /* Keywords. Reserved ones cannot be used as unquoted names; the others are keywords only
@@ -412,6 +413,10 @@ struct qstmt {
 /* Parse one statement (an optional trailing ';'). On a syntax error returns SILT_EPARSE with
  * "syntax error at line L, column C: expected X, found Y" in err. The AST lives in `a`. */
 int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err);
+/* The same with values for $name placeholders (one without a value: SILT_EPARSE "no value
+ * for parameter $name at line L, column C"). */
+int query__parse_params(const char *sql, size_t n, arena *a, const query_param *params,
+                        size_t n_params, qstmt **out, silt_err *err);
 
 /* ------------------------------------------------------------------ logical plan */
 

@@ -113,6 +113,8 @@ typedef struct query_influxql_opts {
     int64_t deadline_ns;
     int (*interrupt)(void *arg, silt_err *err);
     void *interrupt_arg;
+    const query_param *params; /* $name placeholders (InfluxDB 3's and 1.x's params) */
+    size_t n_params;
 } query_influxql_opts;
 
 /* Run an InfluxQL query (one or more statements) against db (which may be NULL or "" when

@@ -12,7 +12,8 @@
  *   - 'string literals': any bytes but NUL, '' is a quote;
  *   - numbers: digits [. digits] [e [+-] digits], or . digits [exponent]; a sign is a separate
  *     token (the parser folds -literal);
- *   - operators and punctuation: , . ( ) ; * + - / % = != <> < <= > >= :: || ~ ~* !~ !~*.
+ *   - operators and punctuation: , . ( ) ; * + - / % = != <> < <= > >= :: || ~ ~* !~ !~*;
+ *   - bound parameters: '$' then an identifier (InfluxDB 3's parameterized queries).
  * A NUL byte anywhere is an error (names are handed to the source as C strings).
  */
 #include "query_int.h"
@@ -323,6 +324,15 @@ void query__lex_next(sql_lexer *lx, sql_tok *t) {
     }
     if (is_ident_start(c)) {
         lex_ident(lx, t);
+        return;
+    }
+    if (c == '$' && is_ident_start(c1)) { /* a bound parameter (InfluxDB 3's params) */
+        uint32_t start = ++lx->pos;
+        while (lx->pos < lx->n && is_ident_char((unsigned char)s[lx->pos]) && s[lx->pos] != '$')
+            lx->pos++;
+        t->type = TK_PARAM;
+        t->len = lx->pos - t->pos;
+        t->text = (str_view){s + start, lx->pos - start};
         return;
     }
     sql_tok_type type;

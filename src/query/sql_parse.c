@@ -59,6 +59,8 @@ typedef struct sql_parser {
     char fbuf[160];     /* follow_or's message */
     int rc;             /* SILT_OK until the first error */
     silt_err *err;
+    const query_param *params; /* values of $name placeholders */
+    size_t n_params;
 } sql_parser;
 
 static void advance(sql_parser *p) {
@@ -363,6 +365,44 @@ static qexpr *parse_primary(sql_parser *p) {
             qexpr *e = new_expr(p, QX_LITERAL, pos);
             e->u.lit.type = QT_STRING;
             e->u.lit.v.s = t->text;
+            advance(p);
+            return e;
+        }
+        case TK_PARAM: { /* the value, as a literal: never parsed as query text */
+            const query_param *pv = NULL;
+            for (size_t i = 0; i < p->n_params && !pv; i++)
+                if (sv_eq_cstr(t->text, p->params[i].name)) pv = &p->params[i];
+            if (!pv) {
+                uint32_t line, col;
+                text_line_col(p->src, pos, &line, &col);
+                if (p->rc == SILT_OK)
+                    p->rc = SILT_FAIL(p->err, SILT_EPARSE,
+                                      "no value for parameter $%.*s at line %u, column %u",
+                                      (int)t->text.n, t->text.p, line, col);
+                return NULL;
+            }
+            qexpr *e = new_expr(p, QX_LITERAL, pos);
+            switch (pv->type) {
+                case QPARAM_NULL:
+                    e->u.lit.type = QT_NULL;
+                    break;
+                case QPARAM_BOOL:
+                    e->u.lit.type = QT_BOOL;
+                    e->u.lit.v.b = pv->b;
+                    break;
+                case QPARAM_INT:
+                    e->u.lit.type = QT_INT;
+                    e->u.lit.v.i = pv->i;
+                    break;
+                case QPARAM_FLOAT:
+                    e->u.lit.type = QT_FLOAT;
+                    e->u.lit.v.f = pv->f;
+                    break;
+                case QPARAM_STRING:
+                    e->u.lit.type = QT_STRING;
+                    e->u.lit.v.s = sv_from(pv->s);
+                    break;
+            }
             advance(p);
             return e;
         }
@@ -955,6 +995,11 @@ static qstmt *parse_show(sql_parser *p, qstmt *st) {
 }
 
 int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err) {
+    return query__parse_params(sql, n, a, NULL, 0, out, err);
+}
+
+int query__parse_params(const char *sql, size_t n, arena *a, const query_param *params,
+                        size_t n_params, qstmt **out, silt_err *err) {
     *out = NULL;
     if (n > QUERY_MAX_SQL_BYTES)
         return SILT_FAIL(err, SILT_ELIMIT, "query is %zu bytes; the limit is %d bytes", n,
@@ -967,7 +1012,14 @@ int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err
                          "syntax error at line %u, column %u: the query is not valid UTF-8", line,
                          col);
     }
-    sql_parser p = {.a = a, .src = sql, .n = n, .follow = NULL, .rc = SILT_OK, .err = err};
+    sql_parser p = {.a = a,
+                    .src = sql,
+                    .n = n,
+                    .follow = NULL,
+                    .rc = SILT_OK,
+                    .err = err,
+                    .params = params,
+                    .n_params = n_params};
     query__lex_init(&p.lx, sql, n, a);
     query__lex_next(&p.lx, &p.next);
     advance(&p);

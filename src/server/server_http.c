@@ -79,6 +79,69 @@ enum MHD_Result server_respond_error(server *s, struct MHD_Connection *c, unsign
     return server_respond(s, c, status, "application/json", &b);
 }
 
+int server_parse_params(const char *text, json_t *obj, json_t **keep, query_param **out, size_t *n,
+                        char *msg, size_t msg_cap) {
+    *out = NULL;
+    *n = 0;
+    *keep = NULL;
+    json_t *root = obj;
+    if (!root && text && *text) {
+        json_error_t je;
+        root = json_loads(text, 0, &je);
+        if (!root) {
+            snprintf(msg, msg_cap, "params is not JSON: %s", je.text);
+            return -1;
+        }
+    } else if (root) {
+        json_incref(root);
+    }
+    if (!root) return 0;
+    *keep = root;
+    if (!json_is_object(root)) {
+        snprintf(msg, msg_cap, "params must be a JSON object of name: value");
+        return -1;
+    }
+    query_param *v = xcalloc(json_object_size(root) + 1, sizeof *v);
+    const char *key;
+    json_t *val;
+    size_t k = 0;
+    json_object_foreach(root, key, val) {
+        query_param *q = &v[k++];
+        q->name = key;
+        switch (json_typeof(val)) {
+            case JSON_NULL:
+                q->type = QPARAM_NULL;
+                break;
+            case JSON_TRUE:
+            case JSON_FALSE:
+                q->type = QPARAM_BOOL;
+                q->b = json_is_true(val);
+                break;
+            case JSON_INTEGER:
+                q->type = QPARAM_INT;
+                q->i = (int64_t)json_integer_value(val);
+                break;
+            case JSON_REAL:
+                q->type = QPARAM_FLOAT;
+                q->f = json_real_value(val);
+                break;
+            case JSON_STRING:
+                q->type = QPARAM_STRING;
+                q->s = json_string_value(val);
+                break;
+            default:
+                snprintf(msg, msg_cap,
+                         "parameter $%.100s: a value must be null, a boolean, a number or a string",
+                         key);
+                free(v);
+                return -1;
+        }
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
 const char *server_arg(struct MHD_Connection *c, const char *name) {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }

@@ -6,6 +6,7 @@
 
 #include "server.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 
@@ -55,6 +56,13 @@ enum MHD_Result server_respond(server *s, struct MHD_Connection *c, unsigned sta
 enum MHD_Result server_respond_error(server *s, struct MHD_Connection *c, unsigned status,
                                      const char *msg);
 const char *server_arg(struct MHD_Connection *c, const char *name);
+
+/* InfluxDB's `params` of a parameterized query: a JSON object (or its text) of name -> null,
+ * boolean, integer, number or string. On success *out (malloc'd; strings point into the JSON
+ * kept in *keep: json_decref it after the query) holds n values; NULL text: none. On error
+ * returns -1 with a message in msg. */
+int server_parse_params(const char *text, json_t *obj, json_t **keep, query_param **out, size_t *n,
+                        char *msg, size_t msg_cap);
 /* Parse a boolean query parameter: true/false/1/0/yes/no; absent -> dflt. -1 if invalid. */
 int server_arg_bool(struct MHD_Connection *c, const char *name, bool dflt);
 

@@ -29,7 +29,10 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
     bool iql = r->rt == ROUTE_QUERY_INFLUXQL;
     const char *lang = iql ? "InfluxQL" : "SQL";
     const char *db = server_arg(c, "db"), *q = server_arg(c, "q"), *fmt = server_arg(c, "format");
-    json_t *root = NULL;
+    const char *params_text = server_arg(c, "params");
+    json_t *root = NULL, *params_obj = NULL, *params_keep = NULL;
+    query_param *params = NULL;
+    size_t n_params = 0;
     enum MHD_Result res;
     if (!strcmp(method, "POST") && r->body.len) {
         json_error_t je;
@@ -44,6 +47,11 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
         if ((v = json_string_value(json_object_get(root, "db")))) db = v;
         if ((v = json_string_value(json_object_get(root, "q")))) q = v;
         if ((v = json_string_value(json_object_get(root, "format")))) fmt = v;
+        json_t *pj = json_object_get(root, "params");
+        if (json_is_string(pj))
+            params_text = json_string_value(pj);
+        else if (pj && !json_is_null(pj))
+            params_obj = pj;
     }
     query_format f;
     silt_err err = {0};
@@ -54,6 +62,12 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
     }
     if (!q || !*q) {
         res = server_respond_error(s, c, 400, "missing required parameter 'q'");
+        goto done;
+    }
+    char pmsg[200];
+    if (server_parse_params(params_text, params_obj, &params_keep, &params, &n_params, pmsg,
+                            sizeof pmsg) < 0) {
+        res = server_respond_error(s, c, 400, pmsg);
         goto done;
     }
     if (query_format_parse(fmt, &f)) {
@@ -74,14 +88,18 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
                      .now_ns = r->recv_ns,
                      .deadline_ns = server_query_deadline(&w),
                      .interrupt = server_query_interrupt,
-                     .interrupt_arg = &w};
+                     .interrupt_arg = &w,
+                     .params = params,
+                     .n_params = n_params};
     int rc;
     if (iql) {
         query_influxql_opts io = {.max_result_bytes = qo.max_result_bytes,
                                   .now_ns = qo.now_ns,
                                   .deadline_ns = qo.deadline_ns,
                                   .interrupt = qo.interrupt,
-                                  .interrupt_arg = qo.interrupt_arg};
+                                  .interrupt_arg = qo.interrupt_arg,
+                                  .params = params,
+                                  .n_params = n_params};
         rc = query_influxql_table(&s->src, db, q, strlen(q), f, &io, &out, &err);
     } else {
         rc = query_sql(&s->src, db, q, strlen(q), f, &qo, &out, &err);
@@ -112,6 +130,8 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
     }
     res = server_respond(s, c, 200, query_format_content_type(f), &out);
 done:
+    free(params);
+    json_decref(params_keep);
     json_decref(root);
     return res;
 }

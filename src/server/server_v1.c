@@ -58,7 +58,8 @@ enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req 
     arena a;
     arena_init(&a, 4096);
     const char *q = server_arg(c, "q"), *db = server_arg(c, "db"), *ep = server_arg(c, "epoch"),
-               *ch = server_arg(c, "chunked"), *cs = server_arg(c, "chunk_size");
+               *ch = server_arg(c, "chunked"), *cs = server_arg(c, "chunk_size"),
+               *pt = server_arg(c, "params");
     if (!strcmp(method, "POST") && r->body.len) {
         const char *v;
         if ((v = form_value(&r->body, "q", &a))) q = v;
@@ -66,7 +67,11 @@ enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req 
         if ((v = form_value(&r->body, "epoch", &a))) ep = v;
         if ((v = form_value(&r->body, "chunked", &a))) ch = v;
         if ((v = form_value(&r->body, "chunk_size", &a))) cs = v;
+        if ((v = form_value(&r->body, "params", &a))) pt = v;
     }
+    json_t *params_keep = NULL;
+    query_param *params = NULL;
+    size_t n_params = 0;
     buf out = {0};
     enum MHD_Result res;
     query_influxql_opts o = {.max_result_bytes = s->d.conf->max_query_result_size,
@@ -76,6 +81,14 @@ enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req 
         res = server_respond(s, c, 400, "application/json", &out);
         goto done;
     }
+    char pmsg[200];
+    if (server_parse_params(pt, NULL, &params_keep, &params, &n_params, pmsg, sizeof pmsg) < 0) {
+        query_v1_error_body(&out, pmsg);
+        res = server_respond(s, c, 400, "application/json", &out);
+        goto done;
+    }
+    o.params = params;
+    o.n_params = n_params;
     if (query_v1_epoch_parse(ep, &o.epoch)) {
         query_v1_error_body(&out, "invalid epoch: use ns, u, ms, s, m or h");
         res = server_respond(s, c, 400, "application/json", &out);
@@ -111,6 +124,8 @@ enum MHD_Result server_handle_query_v1(server *s, struct MHD_Connection *c, req 
     }
     res = server_respond(s, c, 200, "application/json", &out);
 done:
+    free(params);
+    json_decref(params_keep);
     arena_fini(&a);
     return res;
 }

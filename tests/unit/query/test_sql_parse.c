@@ -663,6 +663,47 @@ static void test_query_parse_new_syntax_errors(void **state) {
                                               "character ':'");
 }
 
+/* $name placeholders become literals of the bound values; one without a value is a parse
+ * error naming it and its position; '$' inside an identifier stays part of it. */
+static void test_query_parse_params(void **state) {
+    (void)state;
+    query_param pv[] = {{.name = "c", .type = QPARAM_STRING, .s = "it's"},
+                        {.name = "n", .type = QPARAM_INT, .i = -7},
+                        {.name = "f", .type = QPARAM_FLOAT, .f = 2.5},
+                        {.name = "b", .type = QPARAM_BOOL, .b = true},
+                        {.name = "z", .type = QPARAM_NULL}};
+    const char *names[5] = {"$c", "$n", "$f", "$b", "$z"};
+    const qexpr *lits[5];
+    arena a;
+    arena_init(&a, 0);
+    for (int k = 0; k < 5; k++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT x FROM t WHERE v = %s", names[k]);
+        qstmt *st = NULL;
+        silt_err err = {0};
+        assert_int_equal(query__parse_params(sql, strlen(sql), &a, pv, 5, &st, &err), SILT_OK);
+        assert_int_equal(st->where->kind, QX_CMP);
+        lits[k] = st->where->u.bin.r;
+        assert_int_equal(lits[k]->kind, QX_LITERAL);
+    }
+    assert_int_equal(lits[0]->u.lit.type, QT_STRING);
+    assert_true(sv_eq_cstr(lits[0]->u.lit.v.s, "it's"));
+    assert_int_equal(lits[1]->u.lit.type, QT_INT);
+    assert_int_equal(lits[1]->u.lit.v.i, -7);
+    assert_int_equal(lits[2]->u.lit.type, QT_FLOAT);
+    assert_true(lits[2]->u.lit.v.f == 2.5);
+    assert_int_equal(lits[3]->u.lit.type, QT_BOOL);
+    assert_true(lits[3]->u.lit.v.b);
+    assert_int_equal(lits[4]->u.lit.type, QT_NULL);
+    arena_fini(&a);
+    assert_parse_error("SELECT x FROM t WHERE c = $c",
+                       "no value for parameter $c at line 1, column 27");
+    parsed p;
+    parse(&p, "SELECT a$b FROM t");
+    assert_int_equal(p.rc, SILT_OK);
+    done(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_parse_select_star),
@@ -687,6 +728,7 @@ int main(void) {
         cmocka_unit_test(test_query_lex_tokens),
         cmocka_unit_test(test_query_parse_subquery_with_union),
         cmocka_unit_test(test_query_parse_subquery_errors),
+        cmocka_unit_test(test_query_parse_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1093,8 +1093,7 @@ static int run_leaf_scan(qrun *r, const qplan *scan) {
         q2 = *q;
         memset(&q2.arena, 0, sizeof q2.arena); /* never allocated from on the lane */
         q2.err = &e2;
-        q2.deadline_ns = 0; /* the first lane polls for both */
-        q2.interrupt = NULL;
+        q2.interrupt = NULL; /* the first lane polls the client; both check the deadline */
         r2 = (qrun){.q = &q2, .root = r->root, .n_st = ai + 1};
         r2.st = xcalloc(ai + 1, sizeof *r2.st);
         memcpy(r2.st, r->st, ai * sizeof *r2.st);

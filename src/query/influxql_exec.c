@@ -385,34 +385,9 @@ static qexpr *tr_expr(tctx *c, const iql_expr *e) {
         case IQL_X_PARAM: {
             const query_param *pv = find_param(c, e->u.s);
             if (!pv) return NULL;
-            switch (pv->type) {
-                case QPARAM_NULL: {
-                    qexpr *x = nx(c, QX_LITERAL);
-                    x->u.lit.type = QT_NULL;
-                    return x;
-                }
-                case QPARAM_BOOL: {
-                    qexpr *x = nx(c, QX_LITERAL);
-                    x->u.lit.type = QT_BOOL;
-                    x->u.lit.v.b = pv->b;
-                    return x;
-                }
-                case QPARAM_INT:
-                    return lit_int(c, pv->i, QT_INT);
-                case QPARAM_FLOAT: {
-                    qexpr *x = nx(c, QX_LITERAL);
-                    x->u.lit.type = QT_FLOAT;
-                    x->u.lit.v.f = pv->f;
-                    return x;
-                }
-                case QPARAM_STRING: {
-                    qexpr *x = nx(c, QX_LITERAL);
-                    x->u.lit.type = QT_STRING;
-                    x->u.lit.v.s = sv_from(pv->s);
-                    return x;
-                }
-            }
-            return NULL;
+            qexpr *x = nx(c, QX_LITERAL);
+            x->u.lit = query__param_value(pv);
+            return x;
         }
         default:
             fail(c, SILT_EINVAL, "%s", "unsupported expression");

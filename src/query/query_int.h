@@ -117,6 +117,9 @@ typedef struct qval {
  * no rounding, no overflow. Returns -1, 0, 1, or 2 when unordered (a NaN is involved). */
 int query__num_cmp(const qval *a, const qval *b);
 
+/* A bound parameter's value as a literal (both front ends bind $name with it). */
+qval query__param_value(const query_param *p);
+
 /* Exact comparison of a double with an int64 / uint64 (no conversion of the integer to
  * double, which would round above 2^53): -1, 0, 1, or 2 if x is NaN. */
 static inline int query__cmp_f64_i64(double x, int64_t c) {

@@ -2495,6 +2495,22 @@ static bool *count_only_cols(qctx *q, const qplan *scan, const qplan *below, con
     return any ? used : NULL;
 }
 
+/* A comparison of time with a constant: pred_range folds it exactly into [t_min, t_max]. */
+static bool time_bound(const qpred *c, int64_t tpos) {
+    return c->kind == QP_CMP && (int64_t)c->col == tpos && c->kernel == QK_I64 &&
+           (c->op == QOP_EQ || c->op == QOP_LT || c->op == QOP_LE || c->op == QOP_GT ||
+            c->op == QOP_GE);
+}
+
+/* The conjuncts of *pred: its kids if it is an AND, else *pred itself (none if NULL). */
+static size_t conjuncts(const qpred *const *pred, const qpred *const **out) {
+    *out = pred;
+    if (!*pred) return 0;
+    if ((*pred)->kind != QP_AND) return 1;
+    *out = (const qpred *const *)(*pred)->kids;
+    return (*pred)->n_kids;
+}
+
 /* The scan column of sort key k when the sort's input is a projection of the scan whose
  * column there is a bare scan column; -1 otherwise. */
 static int64_t key_scan_pos(const outs *o, const qsort_key *k) {
@@ -2519,19 +2535,12 @@ static const query_topk_hint *topk_hint(qctx *q, const qstmt *st, const qplan *s
         kp[i] = (size_t)pos;
     }
     if (key_scan_pos(o, &keys[np]) != tpos) return NULL;
-    const qpred *const *conj = &pred;
-    size_t n_conj = pred ? 1 : 0;
-    if (pred && pred->kind == QP_AND) {
-        conj = (const qpred *const *)pred->kids;
-        n_conj = pred->n_kids;
-    }
+    const qpred *const *conj;
+    size_t n_conj = conjuncts(&pred, &conj);
     size_t *any = NULL, n_any = 0;
     for (size_t i = 0; i < n_conj; i++) {
         const qpred *c = conj[i];
-        if (c->kind == QP_CMP && (int64_t)c->col == tpos && c->kernel == QK_I64 &&
-            (c->op == QOP_EQ || c->op == QOP_LT || c->op == QOP_LE || c->op == QOP_GT ||
-             c->op == QOP_GE))
-            continue; /* in [t_min, t_max] */
+        if (time_bound(c, tpos)) continue; /* in [t_min, t_max] */
         if (any) return NULL;
         const qpred *const *leaves = &c;
         size_t nl = 1;
@@ -2552,20 +2561,10 @@ static const query_topk_hint *topk_hint(qctx *q, const qstmt *st, const qplan *s
 
 /* Only time-range conjuncts in pred (exactly [t_min, t_max] of the scan)? */
 static bool only_time_range(const qpred *pred, int64_t tpos) {
-    if (!pred) return true;
-    const qpred *const *conj = &pred;
-    size_t n = 1;
-    if (pred->kind == QP_AND) {
-        conj = (const qpred *const *)pred->kids;
-        n = pred->n_kids;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const qpred *c = conj[i];
-        if (!(c->kind == QP_CMP && (int64_t)c->col == tpos && c->kernel == QK_I64 &&
-              (c->op == QOP_EQ || c->op == QOP_LT || c->op == QOP_LE || c->op == QOP_GT ||
-               c->op == QOP_GE)))
-            return false;
-    }
+    const qpred *const *conj;
+    size_t n = conjuncts(&pred, &conj);
+    for (size_t i = 0; i < n; i++)
+        if (!time_bound(conj[i], tpos)) return false;
     return true;
 }
 

@@ -382,27 +382,7 @@ static qexpr *parse_primary(sql_parser *p) {
                 return NULL;
             }
             qexpr *e = new_expr(p, QX_LITERAL, pos);
-            switch (pv->type) {
-                case QPARAM_NULL:
-                    e->u.lit.type = QT_NULL;
-                    break;
-                case QPARAM_BOOL:
-                    e->u.lit.type = QT_BOOL;
-                    e->u.lit.v.b = pv->b;
-                    break;
-                case QPARAM_INT:
-                    e->u.lit.type = QT_INT;
-                    e->u.lit.v.i = pv->i;
-                    break;
-                case QPARAM_FLOAT:
-                    e->u.lit.type = QT_FLOAT;
-                    e->u.lit.v.f = pv->f;
-                    break;
-                case QPARAM_STRING:
-                    e->u.lit.type = QT_STRING;
-                    e->u.lit.v.s = sv_from(pv->s);
-                    break;
-            }
+            e->u.lit = query__param_value(pv);
             advance(p);
             return e;
         }
@@ -992,6 +972,31 @@ static qstmt *parse_show(sql_parser *p, qstmt *st) {
         return parse_table_name(p, st, "a table name") ? st : NULL;
     }
     return fail(p, &p->cur, "TABLES or COLUMNS");
+}
+
+qval query__param_value(const query_param *p) {
+    qval v = {.type = QT_NULL};
+    switch (p->type) {
+        case QPARAM_NULL:
+            break;
+        case QPARAM_BOOL:
+            v.type = QT_BOOL;
+            v.v.b = p->b;
+            break;
+        case QPARAM_INT:
+            v.type = QT_INT;
+            v.v.i = p->i;
+            break;
+        case QPARAM_FLOAT:
+            v.type = QT_FLOAT;
+            v.v.f = p->f;
+            break;
+        case QPARAM_STRING:
+            v.type = QT_STRING;
+            v.v.s = sv_from(p->s);
+            break;
+    }
+    return v;
 }
 
 int query__parse(const char *sql, size_t n, arena *a, qstmt **out, silt_err *err) {

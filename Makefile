@@ -33,7 +33,7 @@ CFLAGS := $(BASE_CFLAGS) $(CFLAGS_$(VARIANT)) $(EXTRA_CFLAGS)
 LDFLAGS_asan := -fsanitize=address,undefined
 LDFLAGS_fuzz := -fsanitize=address,undefined
 LDFLAGS := -pthread $(LDFLAGS_$(VARIANT))
-LIBS := -lmicrohttpd -lcurl -lz -lzstd -lsnappy -lxxhash -ljansson -lsqlite3 -lpq -lm
+LIBS := -lmicrohttpd -lnghttp2 -lcurl -lz -lzstd -lsnappy -lxxhash -ljansson -lsqlite3 -lpq -lm
 
 # every module's sources; main.c is the program, the rest is libsilt.a
 MODULES := util conf lp schema ingest wal buffer parquet objstore catalog query store jobs server cli

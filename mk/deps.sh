@@ -8,7 +8,7 @@ set -euo pipefail
 what=${1:-build}
 cd "$(dirname "$0")/.."
 
-pkgs=(gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev
+pkgs=(gcc make pkg-config libmicrohttpd-dev libnghttp2-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev
       libxxhash-dev libjansson-dev libsqlite3-dev libpq-dev libsnappy-dev curl)
 if [ "$what" = test ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm influxdb-client)

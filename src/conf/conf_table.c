@@ -15,7 +15,7 @@ static const char *const codecs[] = {"zstd", "snappy", "none", NULL};
 #define F(field) offsetof(silt_conf, field)
 const conf_def conf_table[] = {
     {"http-bind", CONF_STR, "127.0.0.1:8181", 0, 0, "host:port", false, F(http_bind), NULL,
-     "Address the HTTP API listens on"},
+     "Address the HTTP API (HTTP/1.1) and Arrow Flight queries (gRPC, HTTP/2) listen on"},
     {"data-dir", CONF_STR, "./silt-data", 0, 0, "path", false, F(data_dir), NULL,
      "Directory for silt's data (WAL, objects, catalog)"},
     {"wal-dir", CONF_STRLIST, NULL, 0, 0, "path", false, F(wal_dirs), NULL,

@@ -9,6 +9,8 @@
  *   DELETE /api/v3/configure/table                                  drop a table
  *     (and InfluxQL CREATE/DROP DATABASE, DROP MEASUREMENT: server_admin.c)
  *   GET|HEAD /ping  GET /health  GET /metrics                       operations
+ * and, on the same port, HTTP/2 (h2c) gRPC: Arrow Flight DoGet, how InfluxDB 3's client
+ * libraries query (server_flight.c; server_listen.c tells the two protocols apart).
  * Only this module maps silt error codes to HTTP statuses (server_status_for()).
  */
 #ifndef SILT_SERVER_H

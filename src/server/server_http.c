@@ -249,6 +249,8 @@ static enum MHD_Result handle_metrics(server *s, struct MHD_Connection *c) {
       s->n_query_timeouts);
     M("silt_query_cancelled_total", "counter", "Queries stopped because the client disconnected.",
       s->n_query_cancels);
+    M("silt_flight_calls_total", "counter", "gRPC calls received (Arrow Flight, HTTP/2).",
+      s->n_flight_calls);
     M("silt_wal_groups_total", "counter", "WAL group commits.", ws.groups);
     M("silt_wal_records_total", "counter", "WAL records written.", ws.records);
     M("silt_wal_bytes_total", "counter", "WAL bytes written.", ws.bytes);
@@ -510,30 +512,39 @@ int server_start(const server_deps *deps, server **out, silt_err *err) {
         buffer_source(deps->buffer, &s->src);
     server__admin_init(s);
     struct sockaddr_storage ss;
-    socklen_t sl;
+    socklen_t sl = 0;
     int rc = parse_bind(deps->conf->http_bind, &ss, &sl, err);
     if (rc) {
         server__admin_fini(s);
         free(s);
         return rc;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)deps->conf->http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_END);
-    if (!s->mhd) {
+    s->listen_fd = s->wake_pipe[0] = s->wake_pipe[1] = -1;
+    server__flight_init(s);
+    rc = server__listen_open(s, &ss, sl, err);
+    if (rc) {
         server__admin_fini(s);
         free(s);
-        return SILT_FAIL(err, SILT_EIO, "cannot listen on %s (address in use?)",
-                         deps->conf->http_bind);
+        return rc;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : 0;
+    /* no listening socket of its own: server_listen.c accepts and hands HTTP/1.1 over */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)deps->conf->http_max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!s->mhd) rc = SILT_FAIL(err, SILT_EIO, "cannot start the HTTP server");
+    if (!rc) rc = server__listen_start(s, err);
+    if (rc) {
+        if (s->mhd) MHD_stop_daemon(s->mhd);
+        server__listen_stop(s);
+        server__admin_fini(s);
+        free(s);
+        return rc;
+    }
     *out = s;
     return SILT_OK;
 }
@@ -557,6 +568,8 @@ void server_drain_writes(server *s) {
 
 void server_stop(server *s) {
     if (!s) return;
+    server__listen_stop(s); /* no new connections */
+    server__flight_stop(s);
     MHD_stop_daemon(s->mhd);
     server__admin_fini(s);
     free(s);

@@ -29,6 +29,17 @@ struct server {
     server_deps d;
     struct MHD_Daemon *mhd;
     unsigned port;
+    /* server_listen.c: silt accepts on the port itself and hands each connection to
+     * libmicrohttpd (HTTP/1.1) or to a Flight thread (HTTP/2: gRPC) */
+    int listen_fd;
+    int wake_pipe[2];
+    pthread_t accept_thread;
+    /* server_flight.c: the Flight connections' sockets, shut down by server_stop */
+    pthread_mutex_t flight_mu;
+    pthread_cond_t flight_cv;
+    int *flight_fds;
+    size_t n_flight, cap_flight;
+    bool flight_stopping;
     query_source src;
     _Atomic bool draining;
     _Atomic int writes_in_flight;
@@ -39,6 +50,7 @@ struct server {
     _Atomic uint64_t n_requests, n_writes, n_write_lines, n_write_rejected, n_queries,
         n_errors_5xx, n_errors_4xx;
     _Atomic uint64_t n_query_timeouts, n_query_cancels; /* --query-timeout; client gone */
+    _Atomic uint64_t n_flight_calls; /* gRPC calls received (Arrow Flight) */
 };
 
 typedef struct req {
@@ -84,6 +96,31 @@ int64_t server_query_deadline(const server_qwatch *w);
 /* After a query failed with rc: count and log a timeout or a cancellation. `lang` is "SQL"
  * or "InfluxQL", q the query text (logged truncated). */
 void server_query_stopped(server_qwatch *w, int rc, const char *lang, const char *q);
+
+/* server_listen.c */
+int server__listen_open(server *s, const struct sockaddr_storage *ss, socklen_t sl,
+                        silt_err *err);
+int server__listen_start(server *s, silt_err *err);
+void server__listen_stop(server *s);
+/* server_flight.c: serve Arrow Flight (gRPC over h2c) on fd, a connected blocking socket
+ * whose first bytes are the HTTP/2 preface, on a thread of its own. Takes the socket. */
+void server__flight_init(server *s);
+void server__flight_spawn(server *s, int fd);
+/* Shut every Flight connection down and wait for their threads. */
+void server__flight_stop(server *s);
+/* A DoGet request body (one gRPC message: a Ticket holding InfluxDB 3's JSON ticket), read.
+ * Returns 0, or a gRPC status code with a message in msg; free t either way. */
+typedef struct flight_ticket {
+    json_t *root, *params_keep;
+    const char *db; /* NULL when absent (InfluxQL may name it in the statement) */
+    const char *q;
+    bool iql; /* query_type influxql */
+    query_param *params;
+    size_t n_params;
+} flight_ticket;
+int server__flight_ticket(const uint8_t *body, size_t n, flight_ticket *t, char *msg,
+                          size_t cap);
+void server__flight_ticket_free(flight_ticket *t);
 
 enum MHD_Result server_handle_write(server *s, struct MHD_Connection *c, req *r);
 enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,

@@ -151,7 +151,8 @@ bool query_v1_table_full(const v1_table *t);
 /* Write the table as fmt (query_format.c, the writer of /api/v3/query_sql), failing with
  * SILT_ELIMIT past max_result_bytes (0: no limit). A table without any series has no columns:
  * json [], jsonl and csv an empty body, pretty "++\n++" (arrow's empty table), parquet an
- * empty body (as InfluxDB 3 answers a result without record batches). */
+ * empty body (as InfluxDB 3 answers a result without record batches), arrow a stream whose
+ * schema has no fields. */
 int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_result_bytes,
                          silt_err *err);
 /* For query_v1.c: what the writer's calls become in table mode. */

@@ -279,6 +279,14 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
         /* nothing to name the columns by: arrow writes a result without batches so */
         if (fmt == QUERY_FMT_JSON) buf_puts(out, "[]");
         if (fmt == QUERY_FMT_PRETTY) buf_puts(out, "++\n++");
+        if (fmt == QUERY_FMT_ARROW) { /* a stream needs its schema: one without fields */
+            qfmt f;
+            query__fmt_init(&f, fmt, out, max_result_bytes, NULL, 0, NULL);
+            int rc = query__fmt_begin(&f, err);
+            if (rc >= 0) rc = query__fmt_end(&f, err);
+            query__fmt_fini(&f);
+            return rc;
+        }
         return SILT_OK;
     }
     arena a; /* per write: the column list and the per-series maps */

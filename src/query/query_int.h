@@ -708,6 +708,11 @@ bool query__has_agg(const qexpr *e);
  * q->src directly. Returns what query__plan and query__exec return. */
 int query__run(qctx *q, const qstmt *st, query_format fmt, buf *out, size_t max_result_bytes);
 
+/* The qout_col.src_kind of each column of t when t is a materialized result in q's scope
+ * (a subquery, CTE or UNION ALL: its columns record what the inner query passed on), else
+ * NULL: t is the source's, and a column's kind says it (query_sub.c). */
+const uint8_t *query__mat_src_kinds(const qctx *q, const query_table *t);
+
 /* Append a readable, indented description of the plan (one node per line, root first) to
  * b. For tests and, later, EXPLAIN. */
 void query__plan_explain(const qplan *p, buf *b);

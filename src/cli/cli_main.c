@@ -16,7 +16,7 @@ static void usage(FILE *f) {
             "  silt serve [options]                          run the server (--help for options)\n"
             "  silt write --db NAME [--file F] [--precision P] [--host URL] [--no-sync]\n"
             "                                                write line protocol (stdin if no --file)\n"
-            "  silt query --db NAME [--format json|jsonl|csv|pretty|parquet] [--output FILE]\n"
+            "  silt query --db NAME [--format json|jsonl|csv|pretty|parquet|arrow] [--output FILE]\n"
             "             [--host URL] \"SQL\"                 run a SQL query and print the answer\n"
             "  silt verify [options]                         check every Parquet file of the catalog\n"
             "                                                against the object store, list orphans\n"

@@ -27,13 +27,14 @@ int cli_query(int argc, char **argv) {
             lang = argv[++i];
         else if ((!strcmp(a, "--output") || !strcmp(a, "-o")) && next) output = argv[++i];
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("Usage: silt query --db NAME [--format json|jsonl|csv|pretty|parquet]\n"
+            printf("Usage: silt query --db NAME [--format json|jsonl|csv|pretty|parquet|arrow]\n"
                    "                  [--language sql|influxql] [--output FILE] [--host URL]\n"
                    "                  \"QUERY\"\n"
-                   "The answer goes to stdout, or to FILE with --output; parquet, a binary\n"
-                   "format, needs --output unless stdout is redirected. --language influxql\n"
-                   "runs one InfluxQL statement (/api/v3/query_influxql); --db may then be\n"
-                   "left out when the statement names its database.\n");
+                   "The answer goes to stdout, or to FILE with --output; parquet and arrow (an\n"
+                   "Arrow IPC stream, a silt extension), binary formats, need --output unless\n"
+                   "stdout is redirected. --language influxql runs one InfluxQL statement\n"
+                   "(/api/v3/query_influxql); --db may then be left out when the statement\n"
+                   "names its database.\n");
             return 0;
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "silt query: unknown or incomplete option '%s'\n", a);
@@ -54,10 +55,10 @@ int cli_query(int argc, char **argv) {
                 iql ? "InfluxQL" : "SQL");
         return 2;
     }
-    bool binary = !strcasecmp(fmt, "parquet");
+    bool binary = !strcasecmp(fmt, "parquet") || !strcasecmp(fmt, "arrow");
     if (binary && !output && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "silt query: --format parquet writes a binary file: give --output FILE "
-                        "or redirect stdout\n");
+        fprintf(stderr, "silt query: --format %s writes a binary file: give --output FILE "
+                        "or redirect stdout\n", fmt);
         return 2;
     }
     json_t *req = json_pack("{s:s, s:s}", "q", sql, "format", fmt);

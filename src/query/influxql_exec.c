@@ -731,6 +731,7 @@ typedef struct series_sink {
     int64_t lin_t;
     v1_type *types; /* time, then the outputs */
     str_view *col_names;
+    uint8_t *src_kinds; /* per series column: qout_col.src_kind (time, then the outputs) */
     silt_err *err;
 } series_sink;
 
@@ -829,6 +830,7 @@ static void ss_open_series(series_sink *s) {
     for (size_t i = 0; i < nt; i++) keys[i] = (str_view){s->tag_keys[i], strlen(s->tag_keys[i])};
     query_v1_series_begin(s->w, (str_view){s->measurement, strlen(s->measurement)},
                           s->tags_in_output ? keys : NULL, vals, nt, s->col_names, s->n_out + 1);
+    query_v1_series_src_kinds(s->w, s->src_kinds, s->n_out + 1);
     s->series_open = true;
 }
 
@@ -1122,7 +1124,10 @@ static void sink_ready(void *arg, const qplan *plan) {
     series_sink *s = arg;
     size_t first_out = s->n_tags + (s->has_time ? 1 : 0);
     s->types[0] = V1_TIME;
-    for (size_t k = 0; k < s->n_out; k++) s->types[1 + k] = v1_of(plan->cols[first_out + k].type);
+    for (size_t k = 0; k < s->n_out; k++) {
+        s->types[1 + k] = v1_of(plan->cols[first_out + k].type);
+        s->src_kinds[1 + k] = plan->cols[first_out + k].src_kind; /* raw field selections */
+    }
     const qplan *scan = plan_scan(plan);
     int64_t t_min = scan ? scan->u.scan.t_min : INT64_MIN;
     int64_t t_max = scan ? scan->u.scan.t_max : INT64_MAX;
@@ -1314,6 +1319,9 @@ static void sink_setup(tctx *c, irun *r, series_sink *s, const iql_select *sel, 
     for (size_t k = 0; k < f->n; k++)
         s->col_names[1 + k] = (str_view){f->v[k].name, strlen(f->v[k].name)};
     s->types = arena_alloc(c->a, (f->n + 1) * sizeof *s->types);
+    s->src_kinds = arena_alloc(c->a, f->n + 1); /* computed, until the plan says otherwise */
+    memset(s->src_kinds, 0, f->n + 1);
+    s->src_kinds[0] = QCOL_TIME; /* a series' time column is the timestamp */
     s->prev_valid = arena_alloc(c->a, f->n + 1);
     s->prev_f = arena_alloc(c->a, (f->n + 1) * sizeof(double));
     s->prev_i = arena_alloc(c->a, (f->n + 1) * sizeof(int64_t));

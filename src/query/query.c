@@ -12,7 +12,7 @@ int query_sql(const query_source *src, const char *db, const char *sql, size_t s
     if (!src || !db || (!sql && sql_len))
         return SILT_FAIL(err, SILT_EINVAL, "query_sql: missing source, database or query");
     if (fmt != QUERY_FMT_JSON && fmt != QUERY_FMT_JSONL && fmt != QUERY_FMT_CSV &&
-        fmt != QUERY_FMT_PRETTY && fmt != QUERY_FMT_PARQUET)
+        fmt != QUERY_FMT_PRETTY && fmt != QUERY_FMT_PARQUET && fmt != QUERY_FMT_ARROW)
         return SILT_FAIL(err, SILT_EINVAL, "unknown output format %d", (int)fmt);
     if (sql_len > QUERY_MAX_SQL_BYTES)
         return SILT_FAIL(err, SILT_ELIMIT, "query is %zu bytes; the limit is %d bytes", sql_len,

@@ -18,8 +18,8 @@
  * A table is silt's (optionally as iox.table or public.iox.table) or a system table:
  * information_schema.tables, information_schema.columns, system.parquet_files (see
  * query_system.c); SHOW TABLES and SHOW COLUMNS answer from information_schema as DataFusion
- * does. Results are written as json, jsonl, csv, pretty (arrow's ASCII table) or parquet
- * (silt's writer); see query_format.c.
+ * does. Results are written as json, jsonl, csv, pretty (arrow's ASCII table), parquet
+ * (silt's writer) or arrow (an Arrow IPC stream); see query_format.c.
  * Expressions: columns, literals ('strings', integers, floats, true/false, NULL,
  * TIMESTAMP '...', INTERVAL '...', now(); RFC 3339 strings compared with time), + - * / %
  * (integer overflow and division by zero are errors), ||, comparisons, AND / OR / NOT
@@ -242,9 +242,12 @@ typedef enum query_format {
     QUERY_FMT_CSV,      /* header line, then rows (RFC 4180) */
     QUERY_FMT_PRETTY,   /* the ASCII table of arrow's pretty printer (+---+ borders) */
     QUERY_FMT_PARQUET,  /* a Parquet file (silt's writer), one row group per 1 Mi rows */
+    QUERY_FMT_ARROW,    /* an Arrow IPC stream (silt extension): schema, record batches of
+                         * 64 Ki rows, end-of-stream marker (query_arrow.c) */
 } query_format;
 
-/* "json", "jsonl", "csv", "pretty", "parquet" (case-insensitive); NULL or "" gives JSON.
+/* "json", "jsonl", "csv", "pretty", "parquet", "arrow" (case-insensitive); NULL or "" gives
+ * JSON.
  * SILT_EINVAL otherwise. */
 int query_format_parse(const char *s, query_format *out);
 const char *query_format_content_type(query_format f);

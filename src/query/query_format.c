@@ -19,6 +19,12 @@
  *                                column per result column (string, double, int64, uint64,
  *                                boolean, timestamp(ns)); an empty result is a file with the
  *                                schema and no rows
+ *   arrow                        an Arrow IPC stream (a silt extension; InfluxDB 3 sends
+ *                                Arrow over Flight only): a Schema message, RecordBatch
+ *                                messages of 65,536 rows, the end-of-stream marker; types
+ *                                and iox::column::type field metadata as InfluxDB 3's
+ *                                Flight answers carry them (query_arrow.c); an empty result
+ *                                is the schema alone
  * Values: timestamps as RFC 3339 without the trailing Z ("2016-01-01T00:00:00", fraction
  * trimmed to 0/3/6/9 digits), floats as the shortest round-trip decimal (NaN and infinities,
  * which line protocol cannot write, become null in JSON and NaN/inf/-inf in CSV), integers
@@ -44,6 +50,8 @@ int query_format_parse(const char *s, query_format *out) {
         *out = QUERY_FMT_PRETTY;
     } else if (sv_ieq_cstr(sv_from(s), "parquet")) {
         *out = QUERY_FMT_PARQUET;
+    } else if (sv_ieq_cstr(sv_from(s), "arrow")) {
+        *out = QUERY_FMT_ARROW;
     } else {
         return SILT_EINVAL;
     }
@@ -62,6 +70,8 @@ const char *query_format_content_type(query_format f) {
             return "text/plain; charset=utf-8";
         case QUERY_FMT_PARQUET:
             return "application/vnd.apache.parquet";
+        case QUERY_FMT_ARROW:
+            return "application/vnd.apache.arrow.stream";
     }
     return "application/octet-stream";
 }
@@ -116,6 +126,8 @@ int query__fmt_begin(qfmt *f, silt_err *err) {
             return pretty_begin(f);
         case QUERY_FMT_PARQUET:
             return parquet_begin(f, err);
+        case QUERY_FMT_ARROW:
+            return query__arrow_begin(f, err);
         case QUERY_FMT_JSON:
             buf_putc(b, '[');
             break;
@@ -136,28 +148,9 @@ int query__fmt_end(qfmt *f, silt_err *err) {
     if (f->sink) return SILT_OK;
     if (f->fmt == QUERY_FMT_PRETTY) return pretty_end(f, err);
     if (f->fmt == QUERY_FMT_PARQUET) return parquet_end(f, err);
+    if (f->fmt == QUERY_FMT_ARROW) return query__arrow_end(f, err);
     if (f->fmt == QUERY_FMT_JSON) buf_putc(f->out, ']');
     return check_size(f, err);
-}
-
-/* Is row i of v (a column of type t) non-NULL? */
-static inline bool present(const query_vec *v, qtype t, uint32_t i) {
-    if (v->valid && !v->valid[i]) return false;
-    switch (t) {
-        case QT_BOOL:
-            return v->b != NULL;
-        case QT_INT:
-        case QT_TIME:
-            return v->i64 != NULL;
-        case QT_UINT:
-            return v->u64 != NULL;
-        case QT_FLOAT:
-            return v->f64 != NULL;
-        case QT_STRING:
-            return v->str != NULL;
-        default:
-            return false;
-    }
 }
 
 /* The value of row i, for JSON (json true) or CSV. */
@@ -216,6 +209,7 @@ int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, 
     }
     if (f->fmt == QUERY_FMT_PRETTY) return pretty_rows(f, vecs, sel, n, err);
     if (f->fmt == QUERY_FMT_PARQUET) return parquet_rows(f, vecs, sel, n, err);
+    if (f->fmt == QUERY_FMT_ARROW) return query__arrow_rows(f, vecs, sel, n, err);
     buf *b = f->out;
     for (size_t k = 0; k < n; k++) {
         uint32_t i = sel[k];
@@ -223,7 +217,7 @@ int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, 
             for (size_t c = 0; c < f->n_cols; c++) {
                 if (c) buf_putc(b, ',');
                 qtype t = f->cols[c].type;
-                if (present(vecs[c], t, i)) put_value(b, vecs[c], t, i, false);
+                if (query__present(vecs[c], t, i)) put_value(b, vecs[c], t, i, false);
             }
             buf_putc(b, '\n');
         } else {
@@ -232,7 +226,7 @@ int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, 
             bool first = true;
             for (size_t c = 0; c < f->n_cols; c++) {
                 qtype t = f->cols[c].type;
-                if (!present(vecs[c], t, i)) continue; /* NULLs are left out (arrow-json) */
+                if (!query__present(vecs[c], t, i)) continue; /* NULLs are left out (arrow-json) */
                 if (!first) buf_putc(b, ',');
                 first = false;
                 buf_append(b, f->json_keys[c].p, f->json_keys[c].n);
@@ -287,7 +281,7 @@ static int pretty_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *se
         uint32_t i = sel[k];
         for (size_t c = 0; c < f->n_cols; c++) {
             qtype t = f->cols[c].type;
-            if (present(vecs[c], t, i)) {
+            if (query__present(vecs[c], t, i)) {
                 if (t == QT_STRING) /* as it is: no quoting, JSON structs included */
                     buf_append(&p->cells, vecs[c]->str[i].p, vecs[c]->str[i].n);
                 else
@@ -467,7 +461,7 @@ static int parquet_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *s
         bool any_null = false;
         for (size_t k = 0; k < n; k++) {
             uint32_t i = sel[k];
-            bool ok = present(vecs[c], t, i);
+            bool ok = query__present(vecs[c], t, i);
             valid[k] = ok;
             any_null |= !ok;
             switch (t) {
@@ -537,6 +531,10 @@ static int parquet_end(qfmt *f, silt_err *err) {
 
 void query__fmt_fini(qfmt *f) {
     if (!f->state) return;
+    if (f->fmt == QUERY_FMT_ARROW) {
+        query__arrow_fini(f);
+        return;
+    }
     if (f->fmt == QUERY_FMT_PRETTY) {
         pretty *p = f->state;
         buf_free(&p->cells);

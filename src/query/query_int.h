@@ -31,8 +31,8 @@
  *   query_exec.c   plan -> push pipeline of stages over the leaf's batches: filter, project,
  *                  aggregate / distinct and sort (blocking: they emit their result in
  *                  batches of QUERY_BATCH_ROWS when the input ends), limit (stops the scan)
- *   query_format.c result rows -> JSON / JSONL / CSV / pretty / Parquet, enforcing
- *                  max_result_bytes
+ *   query_format.c result rows -> JSON / JSONL / CSV / pretty / Parquet / Arrow IPC
+ *                  (query_arrow.c), enforcing max_result_bytes
  *   query_sub.c    subqueries in FROM, WITH, UNION ALL and date_bin_gapfill: inner queries
  *                  run first and their results are materialized as in-memory tables the outer
  *                  plan scans (gap filling works on such a table between two plans)
@@ -562,6 +562,10 @@ typedef struct qout_col {
     qbx *expr; /* QPL_PROJECT: the value, over the input's columns */
     bool json; /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
                 * returns it): written as is in JSON output */
+    uint8_t src_kind; /* the query_col_kind of the stored table column whose values this
+                       * column passes on unchanged (a bare reference, possibly renamed or
+                       * a GROUP BY key); 0: computed. Arrow output names it in the field's
+                       * iox::column::type metadata, as InfluxDB 3 does */
 } qout_col;
 
 typedef enum qagg_kind {
@@ -704,6 +708,11 @@ bool query__has_agg(const qexpr *e);
  * q->src directly. Returns what query__plan and query__exec return. */
 int query__run(qctx *q, const qstmt *st, query_format fmt, buf *out, size_t max_result_bytes);
 
+/* The qout_col.src_kind of each column of t when t is a materialized result in q's scope
+ * (a subquery, CTE or UNION ALL: its columns record what the inner query passed on), else
+ * NULL: t is the source's, and a column's kind says it (query_sub.c). */
+const uint8_t *query__mat_src_kinds(const qctx *q, const query_table *t);
+
 /* Append a readable, indented description of the plan (one node per line, root first) to
  * b. For tests and, later, EXPLAIN. */
 void query__plan_explain(const qplan *p, buf *b);
@@ -727,8 +736,29 @@ typedef struct qfmt {
     int (*sink)(void *arg, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                 silt_err *err);
     void *sink_arg;
-    void *state; /* pretty: the buffered cells; parquet: the writer (query_format.c) */
+    void *state; /* pretty: the buffered cells; parquet: the writer (query_format.c); arrow:
+                  * the batch being gathered (query_arrow.c) */
 } qfmt;
+
+/* Is row i of v (a column of type t) non-NULL? */
+static inline bool query__present(const query_vec *v, qtype t, uint32_t i) {
+    if (v->valid && !v->valid[i]) return false;
+    switch (t) {
+        case QT_BOOL:
+            return v->b != NULL;
+        case QT_INT:
+        case QT_TIME:
+            return v->i64 != NULL;
+        case QT_UINT:
+            return v->u64 != NULL;
+        case QT_FLOAT:
+            return v->f64 != NULL;
+        case QT_STRING:
+            return v->str != NULL;
+        default:
+            return false;
+    }
+}
 
 void query__fmt_init(qfmt *f, query_format fmt, buf *out, size_t max_bytes, const qout_col *cols,
                      size_t n_cols, arena *a);
@@ -741,6 +771,15 @@ int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, 
 int query__fmt_end(qfmt *f, silt_err *err);
 /* Free what a result not ended (an error) still holds. Always call it; idempotent. */
 void query__fmt_fini(qfmt *f);
+
+/* The Arrow IPC stream writer behind QUERY_FMT_ARROW (query_arrow.c), called by the
+ * query__fmt_* functions above with the same contracts; its state is f->state. */
+#define QUERY_ARROW_BATCH_ROWS 65536 /* rows per RecordBatch message (the last may be shorter) */
+int query__arrow_begin(qfmt *f, silt_err *err);
+int query__arrow_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
+                      silt_err *err);
+int query__arrow_end(qfmt *f, silt_err *err);
+void query__arrow_fini(qfmt *f);
 
 /* ------------------------------------------------------------------ execution */
 

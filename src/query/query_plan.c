@@ -196,6 +196,7 @@ typedef struct binder {
     int32_t *pos_of;   /* table column -> scan position, or -1 */
     size_t *scan;      /* scan position -> table column */
     size_t n_scan;
+    uint8_t *src_kind; /* table column -> qout_col.src_kind of a bare reference to it */
 } binder;
 
 static int bfail(binder *b, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -225,6 +226,7 @@ static void binder_init(binder *b, qctx *q, const query_table *tbl, const char *
     b->by_name = arena_alloc(&q->arena, (n ? n : 1) * sizeof *b->by_name);
     b->pos_of = arena_alloc(&q->arena, (n ? n : 1) * sizeof *b->pos_of);
     b->scan = arena_alloc(&q->arena, (n ? n : 1) * sizeof *b->scan);
+    b->src_kind = arena_alloc(&q->arena, (n ? n : 1) * sizeof *b->src_kind);
     b->n_scan = 0;
     for (size_t i = 0; i < n; i++) {
         b->by_name[i] = (uint32_t)i;
@@ -2322,6 +2324,18 @@ static void outs_push(qctx *q, outs *o, qout_col c, const qexpr *ast) {
     o->n++;
 }
 
+/* qout_col.src_kind of a select item bound to x: that of the table column x passes on
+ * unchanged (over the scan, or as a GROUP BY key of the aggregate ac), else 0. */
+static uint8_t bx_src_kind(const binder *b, const qbx *x, const aggctx *ac) {
+    if (x->kind != QB_COL) return 0;
+    if (ac) {
+        if (x->col >= ac->n_keys) return 0; /* an aggregate's result */
+        x = ac->key_bx[x->col];
+        if (x->kind != QB_COL) return 0;
+    }
+    return x->col < b->n_scan ? b->src_kind[b->scan[x->col]] : 0;
+}
+
 static int bind_select_items(binder *b, const qstmt *st, aggctx *ac, outs *o) {
     qctx *q = b->q;
     for (size_t i = 0; i < st->n_items; i++) {
@@ -2336,7 +2350,12 @@ static int bind_select_items(binder *b, const qstmt *st, aggctx *ac, outs *o) {
                 const query_column *col = &b->tbl->cols[c];
                 qbx *x = new_bx(b, QB_COL, query__col_type(col), e->pos);
                 x->col = scan_pos(b, c);
-                outs_push(q, o, (qout_col){.name = col->name, .type = x->type, .expr = x}, NULL);
+                outs_push(q, o,
+                          (qout_col){.name = col->name,
+                                     .type = x->type,
+                                     .expr = x,
+                                     .src_kind = b->src_kind[c]},
+                          NULL);
             }
             continue;
         }
@@ -2352,7 +2371,13 @@ static int bind_select_items(binder *b, const qstmt *st, aggctx *ac, outs *o) {
         const char *name = it->alias ? it->alias : expr_name_str(b, e, true);
         bool json = ac && x->kind == QB_COL && x->col >= ac->n_keys &&
                     ac->aggs[x->col - ac->n_keys].kind >= QAGG_SEL_FIRST;
-        outs_push(q, o, (qout_col){.name = name, .type = x->type, .expr = x, .json = json}, e);
+        outs_push(q, o,
+                  (qout_col){.name = name,
+                             .type = x->type,
+                             .expr = x,
+                             .json = json,
+                             .src_kind = bx_src_kind(b, x, ac)},
+                  e);
     }
     /* output names must be unique (DataFusion: "projections require unique expression names") */
     for (size_t i = 0; i < o->n; i++)
@@ -2632,6 +2657,11 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
     }
     binder b;
     binder_init(&b, q, &q->tbl, st->alias ? st->alias : tname);
+    /* what a bare column reference passes on: the stored column's kind; nothing for system
+     * tables; a materialized subquery's own record of its columns (query_sub.c) */
+    const uint8_t *mat_kinds = is_sys ? NULL : query__mat_src_kinds(q, &q->tbl);
+    for (size_t i = 0; i < q->tbl.n_cols; i++)
+        b.src_kind[i] = is_sys ? 0 : mat_kinds ? mat_kinds[i] : (uint8_t)q->tbl.cols[i].kind;
 
     bool is_agg = st->n_group > 0 || st->having != NULL;
     for (size_t i = 0; i < st->n_items && !is_agg; i++) is_agg = has_agg(st->items[i].expr);
@@ -2742,8 +2772,9 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         ag->n_cols = ac.n_keys + ac.n_aggs;
         ag->cols = arena_alloc(&q->arena, (ag->n_cols ? ag->n_cols : 1) * sizeof *ag->cols);
         for (size_t i = 0; i < ac.n_keys; i++)
-            ag->cols[i] =
-                (qout_col){.name = expr_name_str(&b, ac.keys[i], true), .type = ac.key_bx[i]->type};
+            ag->cols[i] = (qout_col){.name = expr_name_str(&b, ac.keys[i], true),
+                                     .type = ac.key_bx[i]->type,
+                                     .src_kind = bx_src_kind(&b, ac.key_bx[i], NULL)};
         for (size_t i = 0; i < ac.n_aggs; i++)
             ag->cols[ac.n_keys + i] = (qout_col){.name = expr_name_str(&b, ac.agg_ast[i], true),
                                                  .type = ac.aggs[i].type,
@@ -2775,8 +2806,10 @@ static int plan_select(qctx *q, const qstmt *st, qplan **out) {
         if (ident) {
             qout_col *cols = arena_alloc(&q->arena, o.n * sizeof *cols);
             for (size_t i = 0; i < o.n; i++)
-                cols[i] = (qout_col){
-                    .name = o.v[i].name, .type = top->cols[i].type, .json = top->cols[i].json};
+                cols[i] = (qout_col){.name = o.v[i].name,
+                                     .type = top->cols[i].type,
+                                     .json = top->cols[i].json,
+                                     .src_kind = o.v[i].src_kind};
             top->cols = cols; /* rename in place: Aggregate (or HAVING's filter) is the output */
             if (top->kind == QPL_FILTER) top->input->cols = cols;
             pr = NULL;

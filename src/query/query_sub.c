@@ -63,6 +63,8 @@ struct qmat {
     uint8_t **valid; /* per column: 1 = not NULL */
     bool *has_null;  /* per column */
     bool *json;      /* per column: a selector's {"value":..,"time":..} object (qout_col.json) */
+    uint8_t *src_kind; /* per column: qout_col.src_kind of the inner query (0 when arms
+                        * of a UNION ALL differ) */
     arena strs;
     size_t bytes; /* counted against the scope's memory bound */
     qmat *next;   /* the next outer visible name */
@@ -90,6 +92,7 @@ static void mat_free(qscope *sc, qmat *m) {
     free(m->valid);
     free(m->has_null);
     free(m->json);
+    free(m->src_kind);
     free(m->types);
     free(m->tbl.cols);
     arena_fini(&m->strs);
@@ -156,6 +159,7 @@ static qmat *mat_new(const char *name, const qout_col *cols, size_t n_cols) {
     m->valid = xcalloc(n, sizeof *m->valid);
     m->has_null = xcalloc(n, sizeof *m->has_null);
     m->json = xcalloc(n, sizeof *m->json);
+    m->src_kind = xcalloc(n, sizeof *m->src_kind);
     arena_init(&m->strs, 16 * 1024);
     for (size_t c = 0; c < n_cols; c++) { /* names outlive the plan that made them */
         size_t len = strlen(cols[c].name);
@@ -163,6 +167,7 @@ static qmat *mat_new(const char *name, const qout_col *cols, size_t n_cols) {
         memcpy(name_copy, cols[c].name, len + 1);
         mat_set_col(m, c, name_copy, cols[c].type);
         m->json[c] = cols[c].json;
+        m->src_kind[c] = cols[c].src_kind;
     }
     return m;
 }
@@ -310,6 +315,15 @@ static bool is_mat(const qscope *sc, const query_table *t) {
     for (const qmat *m = sc->top; m; m = m->next)
         if (t->owner_data == m) return true;
     return false;
+}
+
+static int scope_scan(const query_source *s, const query_scan_req *req, query_batch_fn fn,
+                      void *arg, silt_err *err);
+
+const uint8_t *query__mat_src_kinds(const qctx *q, const query_table *t) {
+    if (q->src->scan != scope_scan || !is_mat(q->src->ctx, t)) return NULL;
+    const qmat *m = t->owner_data;
+    return m->src_kind;
 }
 
 static void scope_table_release(const query_source *s, query_table *t) {
@@ -498,9 +512,11 @@ static int mat_ready(qdest *d, qctx *q, const qplan *plan, qfmt *f) {
     for (size_t c = 0; c < m->n_cols; c++) {
         qtype a = m->types[c], b = plan->cols[c].type;
         m->json[c] = m->json[c] && plan->cols[c].json;
+        if (m->src_kind[c] != plan->cols[c].src_kind) m->src_kind[c] = 0;
         if (a == b) continue;
         if (is_numeric(a) && is_numeric(b)) {
             if (a != QT_FLOAT) mat_widen_to_float(m, c);
+            m->src_kind[c] = 0; /* no longer the stored column's type */
             continue;
         }
         return SILT_FAIL(q->err, SILT_EINVAL,
@@ -1038,7 +1054,10 @@ static int run_gapfill(qscope *sc, qctx *q, const qstmt *st, qdest *d) {
     }
     qout_col *cols = arena_alloc(&q->arena, m->n_cols * sizeof *cols);
     for (size_t c = 0; c < m->n_cols; c++)
-        cols[c] = (qout_col){.name = m->tbl.cols[c].name, .type = m->types[c], .json = m->json[c]};
+        cols[c] = (qout_col){.name = m->tbl.cols[c].name,
+                             .type = m->types[c],
+                             .json = m->json[c],
+                             .src_kind = m->src_kind[c]};
     g = mat_new("#gapfill", cols, m->n_cols);
     scope_push(sc, g);
     rc = gf_fill(sc, q, &gf, m, role, tcol, g);

@@ -183,6 +183,10 @@ static void series_head(buf *b, str_view name, const str_view *tag_keys, const s
     buf_puts(b, "],\"values\":[");
 }
 
+void query_v1_series_src_kinds(v1_writer *w, const uint8_t *kinds, size_t n) {
+    if (w->table) query__v1t_series_src_kinds(w->table, kinds, n);
+}
+
 void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys,
                            const str_view *tag_values, size_t n_tags, const str_view *cols,
                            size_t n_cols) {

@@ -93,6 +93,10 @@ void query_v1_stmt_abort(v1_writer *w);
 void query_v1_series_begin(v1_writer *w, str_view name, const str_view *tag_keys,
                            const str_view *tag_values, size_t n_tags, const str_view *cols,
                            size_t n_cols);
+/* After query_v1_series_begin: the qout_col.src_kind of each of the series' n columns (what
+ * a table-mode answer's Arrow fields name in iox::column::type); other modes ignore it. A
+ * series without this call has computed columns only. */
+void query_v1_series_src_kinds(v1_writer *w, const uint8_t *kinds, size_t n);
 /* Row i of the column vectors vecs[0..n) typed types[0..n). */
 void query_v1_row(v1_writer *w, const query_vec *const *vecs, const v1_type *types, size_t n,
                   uint32_t i);
@@ -151,10 +155,12 @@ bool query_v1_table_full(const v1_table *t);
 /* Write the table as fmt (query_format.c, the writer of /api/v3/query_sql), failing with
  * SILT_ELIMIT past max_result_bytes (0: no limit). A table without any series has no columns:
  * json [], jsonl and csv an empty body, pretty "++\n++" (arrow's empty table), parquet an
- * empty body (as InfluxDB 3 answers a result without record batches). */
+ * empty body (as InfluxDB 3 answers a result without record batches), arrow a stream whose
+ * schema has no fields. */
 int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_result_bytes,
                          silt_err *err);
 /* For query_v1.c: what the writer's calls become in table mode. */
+void query__v1t_series_src_kinds(v1_table *t, const uint8_t *kinds, size_t n);
 void query__v1t_series(v1_table *t, str_view name, const str_view *tag_keys,
                        const str_view *tag_values, size_t n_tags, const str_view *cols,
                        size_t n_cols);

@@ -25,6 +25,8 @@ typedef struct tcol {
     bool is_tag;    /* named by a GROUP BY tag of some series */
     bool is_value;  /* a column of some series */
     bool first;     /* the first column of some series (time) */
+    uint8_t src_kind;  /* qout_col.src_kind, if all of n_series that have the column agree */
+    uint32_t n_series, n_kinds; /* series with this column; of them, those that said src_kind */
 } tcol;
 
 typedef struct tseries {
@@ -141,6 +143,19 @@ void query__v1t_series(v1_table *t, str_view name, const str_view *tag_keys,
     for (size_t c = 1; c < n_cols; c++) {
         s->col[c] = col_for(t, cols[c]);
         t->cols[s->col[c]].is_value = true;
+    }
+    for (size_t c = 0; c < n_cols; c++) t->cols[s->col[c]].n_series++;
+}
+
+void query__v1t_series_src_kinds(v1_table *t, const uint8_t *kinds, size_t n) {
+    if (!t->n_series) return;
+    const tseries *s = &t->series[t->n_series - 1];
+    for (size_t c = 0; c < s->n_cols && c < n; c++) {
+        tcol *tc = &t->cols[s->col[c]];
+        if (tc->n_kinds++ == 0)
+            tc->src_kind = kinds[c];
+        else if (tc->src_kind != kinds[c])
+            tc->src_kind = 0;
     }
 }
 
@@ -279,6 +294,14 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
         /* nothing to name the columns by: arrow writes a result without batches so */
         if (fmt == QUERY_FMT_JSON) buf_puts(out, "[]");
         if (fmt == QUERY_FMT_PRETTY) buf_puts(out, "++\n++");
+        if (fmt == QUERY_FMT_ARROW) { /* a stream needs its schema: one without fields */
+            qfmt f;
+            query__fmt_init(&f, fmt, out, max_result_bytes, NULL, 0, NULL);
+            int rc = query__fmt_begin(&f, err);
+            if (rc >= 0) rc = query__fmt_end(&f, err);
+            query__fmt_fini(&f);
+            return rc;
+        }
         return SILT_OK;
     }
     arena a; /* per write: the column list and the per-series maps */
@@ -305,7 +328,11 @@ int query_v1_table_write(v1_table *t, query_format fmt, buf *out, size_t max_res
         const tcol *tc = &t->cols[order[k]];
         qtype ty = resolve_type(tc->kinds);
         if (tc->is_tag) ty = QT_STRING; /* tag values (and whatever else it holds, as text) */
-        cols[j0 + k] = (qout_col){.name = tc->name, .type = ty};
+        /* Arrow's iox::column::type: a tag-only column is a tag; a value column says what
+         * every series' plan passed on (query_arrow.c checks it against the type) */
+        uint8_t kind = tc->n_kinds == tc->n_series ? tc->src_kind : 0;
+        if (tc->is_tag) kind = !tc->is_value || kind == QCOL_TAG ? QCOL_TAG : 0;
+        cols[j0 + k] = (qout_col){.name = tc->name, .type = ty, .src_kind = kind};
         pos[order[k]] = (int32_t)(j0 + k);
     }
     /* per series, the source of each output column */

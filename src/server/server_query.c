@@ -2,7 +2,8 @@
  *
  * GET|POST /api/v3/query_sql: parameters db, q, format from the query string (GET) or from a
  * JSON body {"db": ..., "q": ..., "format": ...} (POST, as InfluxDB 3 accepts); format is json
- * (default), jsonl, csv, pretty or parquet (a binary body). Answers 200 with the result, 400
+ * (default), jsonl, csv, pretty, parquet or arrow (binary bodies; arrow, an Arrow IPC stream, is
+ * a silt extension). Answers 200 with the result, 400
  * for a query that cannot be parsed or planned, 404 for a database that does not exist, 413
  * for a result larger than --max-query-result-size, 400 "query timeout: ..." for a query that
  * runs longer than --query-timeout. A query whose client disconnects is stopped
@@ -72,7 +73,7 @@ enum MHD_Result server_handle_query(server *s, struct MHD_Connection *c, req *r,
     }
     if (query_format_parse(fmt, &f)) {
         res = server_respond_error(s, c, 400,
-                                   "invalid format: use json, jsonl, csv, pretty or parquet");
+                                   "invalid format: use json, jsonl, csv, pretty, parquet or arrow");
         goto done;
     }
     if (!iql && s->src.db_exists(&s->src, db) != SILT_OK) {

@@ -216,7 +216,9 @@ static void test_query_format_names_and_content_types(void **state) {
     assert_int_equal(f, QUERY_FMT_PRETTY);
     assert_int_equal(query_format_parse("parquet", &f), SILT_OK);
     assert_int_equal(f, QUERY_FMT_PARQUET);
-    assert_int_equal(query_format_parse("arrow", &f), SILT_EINVAL);
+    assert_int_equal(query_format_parse("arrow", &f), SILT_OK); /* query_arrow.c */
+    assert_int_equal(f, QUERY_FMT_ARROW);
+    assert_int_equal(query_format_parse("feather", &f), SILT_EINVAL);
     assert_int_equal(query_format_parse("json ", &f), SILT_EINVAL);
     assert_string_equal(query_format_content_type(QUERY_FMT_PRETTY), "text/plain; charset=utf-8");
     assert_string_equal(query_format_content_type(QUERY_FMT_PARQUET),

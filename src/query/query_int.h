@@ -559,9 +559,9 @@ typedef enum qplan_kind {
 typedef struct qout_col {
     const char *name;
     qtype type;
-    qbx *expr; /* QPL_PROJECT: the value, over the input's columns */
-    bool json; /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
-                * returns it): written as is in JSON output */
+    qbx *expr;        /* QPL_PROJECT: the value, over the input's columns */
+    bool json;        /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
+                       * returns it): written as is in JSON output */
     uint8_t src_kind; /* the query_col_kind of the stored table column whose values this
                        * column passes on unchanged (a bare reference, possibly renamed or
                        * a GROUP BY key); 0: computed. Arrow output names it in the field's

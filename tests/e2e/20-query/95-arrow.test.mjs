@@ -8,12 +8,18 @@
 // result, and more than 65,536 rows (several record batches, counted). The Arrow types
 // (Float64, Int64, Uint64, Bool, Utf8, Timestamp<NANOSECOND> without time zone) and the
 // iox::column::type field metadata are checked as InfluxDB 3 sets them; past
-// --max-query-result-size the answer is 413, as for the other formats.
+// --max-query-result-size the answer is 413, as for the other formats. Where the shared
+// Parquet tools have installed parquet-wasm, arrow-rs (the Rust reader, which verifies the
+// FlatBuffers metadata, alignment included) reads the same streams too.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
 import { tableFromIPC, MessageReader, MessageHeader } from 'apache-arrow';
-import { startServer } from '../lib/server.mjs';
+import { startServer, REPO_ROOT } from '../lib/server.mjs';
 import { nsToTime } from '../lib/util.mjs';
 
 const DB = 'arrowdb';
@@ -221,4 +227,38 @@ test('--max-query-result-size holds for arrow: 413 past it, on both endpoints', 
   assert.match(iql.json().error, /1024/);
   const ok = await small.queryRaw('lim', 'SELECT v FROM big LIMIT 2', { format: 'arrow' });
   assert.deepEqual(readArrow(ok).rows, [{ v: 0 }, { v: 1 }]);
+});
+
+/* parquet-wasm (arrow-rs compiled to wasm) from the shared tools' packages, or null when
+ * they are not installed (pqcheck installs them on its first run). */
+function arrowRs() {
+  const dirs = [path.resolve(REPO_ROOT, '../shared/tools/pqtools'), '/work/shared/tools/pqtools',
+    process.env.PQTOOLS_HOME ?? path.join(os.homedir(), '.cache/silt-pqtools')];
+  for (const d of dirs) {
+    if (!fs.existsSync(path.join(d, 'node_modules/parquet-wasm/node'))) continue;
+    return createRequire(path.join(d, 'package.json'))('parquet-wasm/node');
+  }
+  return null;
+}
+
+test('arrow-rs reads the same streams: schema, batches, rows', async (t) => {
+  const pw = arrowRs();
+  if (!pw) return t.skip('parquet-wasm not installed with the shared tools');
+  const answers = [
+    await sqlReq('SELECT * FROM m ORDER BY time', 'arrow'),
+    await sqlReq('SELECT host, count(*) AS n, avg(f) AS af FROM m GROUP BY host ORDER BY host', 'arrow'),
+    await sqlReq("SELECT host, f, time FROM m WHERE host = 'nowhere'", 'arrow'),
+    await sqlReq('SELECT t, v, w, time FROM big ORDER BY time', 'arrow'),
+    await iqlReq('SELECT * FROM m', 'arrow'),
+    await iqlReq('SELECT * FROM nosuch', 'arrow'),
+  ];
+  for (const r of answers) {
+    const mine = readArrow(r);
+    const rs = pw.Table.fromIPCStream(new Uint8Array(r.body));
+    assert.equal(rs.numBatches, mine.batches.length);
+    const back = readArrow({ status: 200, headers: r.headers, body: Buffer.from(rs.intoIPCStream()) });
+    assert.deepEqual(types(back.table), types(mine.table));
+    assert.deepEqual(ioxTypes(back.table), ioxTypes(mine.table));
+    assert.deepEqual(back.rows, mine.rows);
+  }
 });

@@ -57,8 +57,10 @@ int cli_query(int argc, char **argv) {
     }
     bool binary = !strcasecmp(fmt, "parquet") || !strcasecmp(fmt, "arrow");
     if (binary && !output && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "silt query: --format %s writes a binary file: give --output FILE "
-                        "or redirect stdout\n", fmt);
+        fprintf(stderr,
+                "silt query: --format %s writes a binary file: give --output FILE "
+                "or redirect stdout\n",
+                fmt);
         return 2;
     }
     json_t *req = json_pack("{s:s, s:s}", "q", sql, "format", fmt);

@@ -43,8 +43,8 @@
 
 /* Message.fbs / Schema.fbs: union tags and enum values used here */
 enum {
-    ARROW_V5 = 4,            /* MetadataVersion */
-    ARROW_HDR_SCHEMA = 1,    /* MessageHeader */
+    ARROW_V5 = 4,         /* MetadataVersion */
+    ARROW_HDR_SCHEMA = 1, /* MessageHeader */
     ARROW_HDR_RECORDBATCH = 3,
     ARROW_TYPE_INT = 2, /* Type */
     ARROW_TYPE_FLOAT = 3,
@@ -57,9 +57,9 @@ enum {
 
 /* One column of the batch being gathered. */
 typedef struct acol {
-    buf valid;    /* bitmap: bit k = row k is not NULL */
-    buf data;     /* 8 bytes per row; bool: a bitmap; string: the bytes */
-    buf offsets;  /* strings: int32, n_rows + 1 */
+    buf valid;   /* bitmap: bit k = row k is not NULL */
+    buf data;    /* 8 bytes per row; bool: a bitmap; string: the bytes */
+    buf offsets; /* strings: int32, n_rows + 1 */
     int64_t n_null;
 } acol;
 
@@ -145,7 +145,7 @@ static fb_ref type_table(fb_builder *fb, qtype t, uint8_t *tag) {
         case QT_INT:
         case QT_UINT:
             *tag = ARROW_TYPE_INT;
-            fb_add_i32(fb, 0, 64);               /* bitWidth */
+            fb_add_i32(fb, 0, 64);                 /* bitWidth */
             fb_add_u8(fb, 1, t == QT_INT ? 1 : 0); /* is_signed */
             break;
         case QT_BOOL:
@@ -189,8 +189,8 @@ static void put_schema(qfmt *f, arrowout *o) {
         fb_add_ref(fb, 3, type);
         fb_add_ref(fb, 5, children);
         if (md) fb_add_ref(fb, 6, md); /* custom_metadata */
-        fb_add_u8(fb, 1, 1);            /* nullable */
-        fb_add_u8(fb, 2, tag);          /* type_type */
+        fb_add_u8(fb, 1, 1);           /* nullable */
+        fb_add_u8(fb, 2, tag);         /* type_type */
         fields[c] = fb_table_end(fb);
     }
     fb_ref vec = fb_vec_refs(fb, fields, f->n_cols);
@@ -240,7 +240,7 @@ static void put_batch(qfmt *f, arrowout *o) {
     fb_reset(fb);
     fb_ref vn = fb_vec_structs(fb, nodes, nc, 16, 8);
     fb_ref vb = fb_vec_structs(fb, bufs, nb, 16, 8);
-    fb_table_start(fb); /* RecordBatch */
+    fb_table_start(fb);            /* RecordBatch */
     fb_add_i64(fb, 0, (int64_t)n); /* length */
     fb_add_ref(fb, 1, vn);         /* nodes */
     fb_add_ref(fb, 2, vb);         /* buffers */
@@ -325,8 +325,10 @@ static int fit_strings(qfmt *f, arrowout *o, const query_vec *const *vecs, uint3
             if (over_limit(f, o)) return too_large(f, err);
         }
     }
-    return SILT_FAIL(err, SILT_ELIMIT, "a string value of more than %d bytes cannot be written "
-                                       "as Arrow", INT32_MAX);
+    return SILT_FAIL(err, SILT_ELIMIT,
+                     "a string value of more than %d bytes cannot be written "
+                     "as Arrow",
+                     INT32_MAX);
 }
 
 int query__arrow_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,

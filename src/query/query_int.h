@@ -559,9 +559,9 @@ typedef enum qplan_kind {
 typedef struct qout_col {
     const char *name;
     qtype type;
-    qbx *expr; /* QPL_PROJECT: the value, over the input's columns */
-    bool json; /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
-                * returns it): written as is in JSON output */
+    qbx *expr;        /* QPL_PROJECT: the value, over the input's columns */
+    bool json;        /* QT_STRING holding a JSON object (a selector's struct, as InfluxDB 3
+                       * returns it): written as is in JSON output */
     uint8_t src_kind; /* the query_col_kind of the stored table column whose values this
                        * column passes on unchanged (a bare reference, possibly renamed or
                        * a GROUP BY key); 0: computed. Arrow output names it in the field's
@@ -767,7 +767,7 @@ int query__fmt_begin(qfmt *f, silt_err *err);
 /* Rows sel[0..n) of the column vectors vecs[0..n_cols) (one per output column). */
 int query__fmt_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                     silt_err *err);
-/* Closing bracket; pretty writes its table and parquet its file here. */
+/* Closing bracket; pretty writes its table, parquet its file and arrow its last batch here. */
 int query__fmt_end(qfmt *f, silt_err *err);
 /* Free what a result not ended (an error) still holds. Always call it; idempotent. */
 void query__fmt_fini(qfmt *f);

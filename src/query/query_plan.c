@@ -2350,12 +2350,11 @@ static int bind_select_items(binder *b, const qstmt *st, aggctx *ac, outs *o) {
                 const query_column *col = &b->tbl->cols[c];
                 qbx *x = new_bx(b, QB_COL, query__col_type(col), e->pos);
                 x->col = scan_pos(b, c);
-                outs_push(q, o,
-                          (qout_col){.name = col->name,
-                                     .type = x->type,
-                                     .expr = x,
-                                     .src_kind = b->src_kind[c]},
-                          NULL);
+                outs_push(
+                    q, o,
+                    (qout_col){
+                        .name = col->name, .type = x->type, .expr = x, .src_kind = b->src_kind[c]},
+                    NULL);
             }
             continue;
         }

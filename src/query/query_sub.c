@@ -57,12 +57,12 @@ struct qmat {
     query_table tbl;  /* owner_data == this qmat */
     qtype *types;
     size_t n_cols, n_rows, cap;
-    uint64_t **w;    /* per column: int64 / uint64 / double / time values (8 bytes each) */
-    uint8_t **b;     /* per column: booleans */
-    str_view **s;    /* per column: strings, in `strs` */
-    uint8_t **valid; /* per column: 1 = not NULL */
-    bool *has_null;  /* per column */
-    bool *json;      /* per column: a selector's {"value":..,"time":..} object (qout_col.json) */
+    uint64_t **w;      /* per column: int64 / uint64 / double / time values (8 bytes each) */
+    uint8_t **b;       /* per column: booleans */
+    str_view **s;      /* per column: strings, in `strs` */
+    uint8_t **valid;   /* per column: 1 = not NULL */
+    bool *has_null;    /* per column */
+    bool *json;        /* per column: a selector's {"value":..,"time":..} object (qout_col.json) */
     uint8_t *src_kind; /* per column: qout_col.src_kind of the inner query (0 when arms
                         * of a UNION ALL differ) */
     arena strs;

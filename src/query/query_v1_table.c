@@ -21,11 +21,11 @@
 
 typedef struct tcol {
     const char *name;
-    uint32_t kinds; /* bit (1 << v1_type) per non-NULL value type seen */
-    bool is_tag;    /* named by a GROUP BY tag of some series */
-    bool is_value;  /* a column of some series */
-    bool first;     /* the first column of some series (time) */
-    uint8_t src_kind;  /* qout_col.src_kind, if all of n_series that have the column agree */
+    uint32_t kinds;   /* bit (1 << v1_type) per non-NULL value type seen */
+    bool is_tag;      /* named by a GROUP BY tag of some series */
+    bool is_value;    /* a column of some series */
+    bool first;       /* the first column of some series (time) */
+    uint8_t src_kind; /* qout_col.src_kind, if all of n_series that have the column agree */
     uint32_t n_series, n_kinds; /* series with this column; of them, those that said src_kind */
 } tcol;
 

@@ -31,14 +31,14 @@
 typedef uint32_t fb_ref; /* an object's distance from the end of the buffer */
 
 typedef struct fb_builder {
-    uint8_t *p;      /* the data is p[cap - len, cap) */
+    uint8_t *p; /* the data is p[cap - len, cap) */
     size_t cap, len;
     size_t minalign; /* the largest alignment used: the finished size is a multiple */
     /* the table being built */
     bool in_table;
-    size_t tbl_start;                /* len when it started */
+    size_t tbl_start;                 /* len when it started */
     uint32_t field_at[FB_MAX_FIELDS]; /* a field's distance from the end; 0: absent */
-    int n_fields;                    /* highest id + 1 */
+    int n_fields;                     /* highest id + 1 */
 } fb_builder;
 
 void fb_init(fb_builder *b);

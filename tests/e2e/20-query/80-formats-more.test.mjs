@@ -140,5 +140,5 @@ test('silt query --format pretty prints the table; --format parquet --output wri
   assert.deepEqual(rows.map((r) => r.city), ['Paris', 'Berlin', 'Tokyo', 'Paris', 'Oslo']);
   const bad = await runSilt(['query', '--db', DB, '--host', srv.url, '--format', 'xml', 'SELECT 1 FROM weather']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /invalid format: use json, jsonl, csv, pretty or parquet/);
+  assert.match(bad.stderr, /invalid format: use json, jsonl, csv, pretty, parquet or arrow/);
 });

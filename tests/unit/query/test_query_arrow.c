@@ -95,10 +95,10 @@ static uint32_t fb_vec(fbr b, size_t tab, int id, size_t *first) {
 /* ------------------------------------------------------------------ the stream */
 
 typedef struct amsg {
-    fbr meta;     /* the Message flatbuffer */
-    size_t msg;   /* its root table */
-    int type;     /* header_type */
-    size_t hdr;   /* header table */
+    fbr meta;   /* the Message flatbuffer */
+    size_t msg; /* its root table */
+    int type;   /* header_type */
+    size_t hdr; /* header table */
     const uint8_t *body;
     int64_t body_len;
 } amsg;
@@ -288,8 +288,8 @@ static void test_query_arrow_buffers(void **state) {
     const amsg *m = &s.m[1];
     size_t nodes;
     assert_int_equal(fb_vec(m->meta, m->hdr, 1, &nodes), 3);
-    assert_int_equal(le_get64(m->meta.p + nodes), 6);     /* ok: length */
-    assert_int_equal(le_get64(m->meta.p + nodes + 8), 1); /* ok: null_count */
+    assert_int_equal(le_get64(m->meta.p + nodes), 6);      /* ok: length */
+    assert_int_equal(le_get64(m->meta.p + nodes + 8), 1);  /* ok: null_count */
     assert_int_equal(le_get64(m->meta.p + nodes + 40), 0); /* host: null_count */
     int64_t len;
     const uint8_t *p = batch_buffer(m, 0, &len); /* ok validity */
@@ -363,9 +363,8 @@ static void test_query_arrow_limit(void **state) {
     /* one byte less fails, on the rows or at the end; the whole stream fits exactly */
     buf_reset(&b);
     buf_puts(&b, "keep");
-    assert_int_equal(
-        mem_query(ms, "db", "SELECT * FROM cpu", QUERY_FMT_ARROW, whole - 1, &b, &err),
-        SILT_ELIMIT);
+    assert_int_equal(mem_query(ms, "db", "SELECT * FROM cpu", QUERY_FMT_ARROW, whole - 1, &b, &err),
+                     SILT_ELIMIT);
     assert_int_equal(b.len, 4); /* no partial result */
     assert_non_null(strstr(err.msg, "max_result_bytes"));
     /* an error after the stream began leaves nothing either (ASan checks the state) */

@@ -10,8 +10,9 @@
  *             M bytes: a FlatBuffers `Message` (src/util/fb.h) and zero padding,
  *             then the body: bodyLength bytes, each buffer zero-padded to 8 bytes
  *   EOS       u32 0xFFFFFFFF, u32 0
- * Messages: one Schema, then one RecordBatch per QUERY_ARROW_BATCH_ROWS rows (the last may
- * be shorter; an empty result has none), each with version V5 and no compression.
+ * Messages: one Schema, then one RecordBatch per QUERY_ARROW_BATCH_ROWS (8,192) rows, or
+ * fewer when their values reach QUERY_ARROW_BATCH_BYTES (2 MiB; the last may be shorter; an
+ * empty result has none), each with version V5 and no compression.
  * Schema: little-endian; one nullable field per output column, named after it, no children:
  *   QT_FLOAT  FloatingPoint(DOUBLE)        buffers: validity, values (8 bytes each)
  *   QT_INT    Int(64, signed)              validity, values
@@ -382,7 +383,8 @@ int query__arrow_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel
         }
         o->n_rows++;
         f->n_rows++;
-        if (o->n_rows == QUERY_ARROW_BATCH_ROWS) put_batch(f, o);
+        if (o->n_rows == QUERY_ARROW_BATCH_ROWS || o->held_bytes >= QUERY_ARROW_BATCH_BYTES)
+            put_batch(f, o);
         if (over_limit(f, o)) return too_large(f, err); /* invariant (4) */
     }
     return SILT_OK;

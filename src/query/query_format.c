@@ -21,7 +21,7 @@
  *                                schema and no rows
  *   arrow                        an Arrow IPC stream (a silt extension; InfluxDB 3 sends
  *                                Arrow over Flight only): a Schema message, RecordBatch
- *                                messages of 65,536 rows, the end-of-stream marker; types
+ *                                messages of 8,192 rows (or 2 MiB), the end-of-stream marker; types
  *                                and iox::column::type field metadata as InfluxDB 3's
  *                                Flight answers carry them (query_arrow.c); an empty result
  *                                is the schema alone

@@ -774,7 +774,11 @@ void query__fmt_fini(qfmt *f);
 
 /* The Arrow IPC stream writer behind QUERY_FMT_ARROW (query_arrow.c), called by the
  * query__fmt_* functions above with the same contracts; its state is f->state. */
-#define QUERY_ARROW_BATCH_ROWS 65536 /* rows per RecordBatch message (the last may be shorter) */
+/* A RecordBatch message holds QUERY_ARROW_BATCH_ROWS rows (DataFusion's batch size, as
+ * InfluxDB 3 sends them), or fewer once its values pass QUERY_ARROW_BATCH_BYTES: gRPC clients
+ * refuse messages over 4 MiB by default, so a Flight answer's batches stay well below. */
+#define QUERY_ARROW_BATCH_ROWS 8192
+#define QUERY_ARROW_BATCH_BYTES (2u << 20)
 int query__arrow_begin(qfmt *f, silt_err *err);
 int query__arrow_rows(qfmt *f, const query_vec *const *vecs, const uint32_t *sel, size_t n,
                       silt_err *err);

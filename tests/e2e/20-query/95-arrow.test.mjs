@@ -5,7 +5,7 @@
 // package, an independent reader (the one the InfluxDB 3 JavaScript client reads Flight data
 // with). Every cell is compared with the same query's format=json answer: the five field
 // types, tags, NULLs, an aggregate with GROUP BY, selector structs (JSON text), an empty
-// result, and more than 65,536 rows (several record batches, counted). The Arrow types
+// result, and 150,000 rows (record batches of 8,192 rows, counted). The Arrow types
 // (Float64, Int64, Uint64, Bool, Utf8, Timestamp<NANOSECOND> without time zone) and the
 // iox::column::type field metadata are checked as InfluxDB 3 sets them; past
 // --max-query-result-size the answer is 413, as for the other formats. Where the shared
@@ -31,7 +31,8 @@ const DATA = [
   'm,host=c,region=eu i=42i,b=true 1700000060000000000',
   'm,host=b,region=us u=5u,s="café € 😀\\nline" 1700000120000000000',
 ].join('\n');
-const BIG_ROWS = 150000; // 65,536 + 65,536 + 18,928
+const BIG_ROWS = 150000; // 18 batches of 8,192 and one of 2,544
+const BIG_BATCHES = [...Array(18).fill(8192), BIG_ROWS - 18 * 8192];
 
 let srv;
 before(async () => {
@@ -165,10 +166,10 @@ test('query_sql: an empty result is the schema alone', async () => {
   assert.deepEqual([...r.body.subarray(r.body.length - 8)], [255, 255, 255, 255, 0, 0, 0, 0]);
 });
 
-test('query_sql: 150,000 rows come in record batches of 65,536, every cell as json', async () => {
+test('query_sql: 150,000 rows come in record batches of 8,192, every cell as json', async () => {
   const q = 'SELECT t, v, w, time FROM big ORDER BY time';
   const { table, batches, rows } = readArrow(await sqlReq(q, 'arrow'));
-  assert.deepEqual(batches, [65536, 65536, BIG_ROWS - 2 * 65536]);
+  assert.deepEqual(batches, BIG_BATCHES);
   assert.equal(table.numRows, BIG_ROWS);
   const json = (await sqlReq(q, 'json')).json();
   assert.equal(json.length, BIG_ROWS);
@@ -203,7 +204,7 @@ test('query_influxql: the table shape, cell for cell as the json answer, with it
 
   const q3 = 'SELECT v FROM big';
   const r3 = readArrow(await iqlReq(q3, 'arrow'));
-  assert.deepEqual(r3.batches, [65536, 65536, BIG_ROWS - 2 * 65536]);
+  assert.deepEqual(r3.batches, BIG_BATCHES);
   assert.deepEqual(r3.rows, (await iqlReq(q3, 'json')).json());
   assert.equal(ioxTypes(r3.table).v, 'iox::column_type::field::integer');
 });

@@ -5,7 +5,8 @@
 // the HTTP API, with InfluxDB 3's JSON ticket. Its answers are compared with the same
 // queries' answers over HTTP (/api/v3/query_sql, /api/v3/query_influxql): every field type,
 // tags, NULLs, time, the iox::column::type metadata that queryPoints() reads, parameters,
-// InfluxQL, a result of many record batches, gRPC error codes, other Flight methods
+// InfluxQL, a result of many record batches, batches of wide rows under gRPC's 4 MiB message
+// limit, gRPC error codes, other Flight methods
 // (UNIMPLEMENTED, through Node's own HTTP/2 client), and a graceful stop with a Flight
 // connection open.
 
@@ -148,6 +149,20 @@ test('an empty result, and a result of many record batches', async () => {
   }
   assert.equal(count, n);
   assert.equal(sum, BigInt(n) * BigInt(n - 1) / 2n);
+});
+
+test('wide rows: record batches stay under the client\'s 4 MiB message limit', async () => {
+  // 6,000 rows of 1 KiB strings: 6 MiB in 8,192 rows would be one message the client refuses
+  const pad = 'x'.repeat(1000);
+  const lines = [];
+  for (let i = 0; i < 6000; i++) lines.push(`wide,h=h${i % 3} s="${pad}${i}" ${1600000000000 + i}000000`);
+  await srv.write(DB, lines.join('\n'));
+  let n = 0;
+  for await (const r of client.query('SELECT s FROM wide ORDER BY time', DB)) {
+    assert.equal(r.s, `${pad}${n}`);
+    n++;
+  }
+  assert.equal(n, 6000);
 });
 
 test('errors carry gRPC codes and silt\'s messages', async () => {

@@ -3,7 +3,7 @@
  * The Arrow IPC stream format (query_arrow.c) read back by a small FlatBuffers reader written
  * here from the spec: framing (continuation marker, metadata lengths padded to 8, messages at
  * multiples of 8, the end-of-stream marker), the message sequence (schema, record batches of
- * 65,536 rows, schema alone for an empty result), field names, types and iox::column::type
+ * QUERY_ARROW_BATCH_ROWS rows, schema alone for an empty result), field names, types and iox::column::type
  * metadata (bare columns, aliases, GROUP BY keys, computed columns, subqueries), buffer
  * layout (validity bitmaps, bit-packed booleans, string offsets), and SILT_ELIMIT. */
 #include <setjmp.h>
@@ -322,7 +322,7 @@ static void test_query_arrow_empty_result(void **state) {
     buf_free(&b);
 }
 
-static void test_query_arrow_batches_of_65536_rows(void **state) {
+static void test_query_arrow_batches_of_batch_rows(void **state) {
     (void)state;
     mem_source ms;
     mem_source_init(&ms, 5000);
@@ -345,10 +345,41 @@ static void test_query_arrow_batches_of_65536_rows(void **state) {
         assert_int_equal(len, 4 * (rows[k] + 1));
         assert_int_equal(le_get32(off), 0); /* each batch's offsets start at 0 */
     }
-    /* the last batch starts at row 131072 (131072 % 3 == 2): s = ab, NULL, ab, ab, NULL */
+    /* the last batch's validity of s: row i has s when i % 3 != 0 */
     int64_t len;
     const uint8_t *v = batch_buffer(&s.m[3], 2, &len);
-    assert_int_equal(v[0], 0x0D);
+    unsigned want = 0;
+    for (unsigned k = 0; k < 5; k++) want |= ((2 * QUERY_ARROW_BATCH_ROWS + k) % 3 != 0) << k;
+    assert_int_equal(v[0], want);
+    buf_free(&b);
+    mem_source_fini(&ms);
+}
+
+/* Batches of long strings are cut once they hold QUERY_ARROW_BATCH_BYTES, far below gRPC's
+ * 4 MiB message limit, before QUERY_ARROW_BATCH_ROWS rows. */
+static void test_query_arrow_batches_cut_by_bytes(void **state) {
+    (void)state;
+    mem_source ms;
+    mem_source_init(&ms, 1000);
+    mem_table *t = mem_table_add(&ms, "db", "wide");
+    mem_col(t, "s", QCOL_FIELD, LP_STRING);
+    char row[1100] = "s=";
+    memset(row + 2, 'x', 1000);
+    row[1002] = 0;
+    size_t n = 5000;
+    for (size_t i = 0; i < n; i++) mem_row(t, (int64_t)i, row);
+    buf b = {0};
+    astream s;
+    run(&ms, "SELECT s FROM wide", &b, &s);
+    assert_true(s.n >= 4); /* the schema and at least three batches */
+    int64_t total = 0;
+    for (size_t k = 1; k < s.n; k++) {
+        int64_t rows = fb_i64(s.m[k].meta, s.m[k].hdr, 0, -1);
+        assert_true(rows > 0 && rows < QUERY_ARROW_BATCH_ROWS);
+        assert_true(s.m[k].body_len < (int64_t)QUERY_ARROW_BATCH_BYTES + 1100 * 2);
+        total += rows;
+    }
+    assert_int_equal(total, (int64_t)n);
     buf_free(&b);
     mem_source_fini(&ms);
 }
@@ -398,7 +429,8 @@ int main(void) {
         cmocka_unit_test(test_query_arrow_types_and_metadata),
         cmocka_unit_test(test_query_arrow_buffers),
         cmocka_unit_test(test_query_arrow_empty_result),
-        cmocka_unit_test(test_query_arrow_batches_of_65536_rows),
+        cmocka_unit_test(test_query_arrow_batches_of_batch_rows),
+        cmocka_unit_test(test_query_arrow_batches_cut_by_bytes),
         cmocka_unit_test(test_query_arrow_limit),
         cmocka_unit_test(test_query_arrow_format_name),
     };

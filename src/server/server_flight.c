@@ -38,8 +38,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define FLIGHT_SERVICE "/arrow.flight.protocol.FlightService/"
-#define MAX_REQUEST (16u << 20) /* a ticket holds one query text */
+#define FLIGHT_SERVICE  "/arrow.flight.protocol.FlightService/"
+#define MAX_REQUEST     (16u << 20) /* a ticket holds one query text */
 #define IDLE_TIMEOUT_MS (300 * 1000)
 
 enum grpc_code {
@@ -57,12 +57,12 @@ enum grpc_code {
 typedef struct fstream {
     int32_t id;
     char path[160];
-    bool grpc;           /* content-type application/grpc[+proto] */
-    int64_t timeout_ns;  /* grpc-timeout, 0: none */
-    buf req;             /* the request body */
-    bool too_big;        /* the body passed MAX_REQUEST: answered once it ends */
-    buf resp;            /* gRPC messages to send */
-    size_t sent;         /* bytes of resp handed to nghttp2 */
+    bool grpc;          /* content-type application/grpc[+proto] */
+    int64_t timeout_ns; /* grpc-timeout, 0: none */
+    buf req;            /* the request body */
+    bool too_big;       /* the body passed MAX_REQUEST: answered once it ends */
+    buf resp;           /* gRPC messages to send */
+    size_t sent;        /* bytes of resp handed to nghttp2 */
     struct fstream *next_ready;
 } fstream;
 
@@ -153,8 +153,8 @@ static int ipc_to_flight(const buf *ipc, buf *out, silt_err *err) {
 
 /* ------------------------------------------------------------------ responses */
 
-static ssize_t read_resp(nghttp2_session *h2, int32_t id, uint8_t *dst, size_t cap,
-                         uint32_t *flags, nghttp2_data_source *src, void *user) {
+static ssize_t read_resp(nghttp2_session *h2, int32_t id, uint8_t *dst, size_t cap, uint32_t *flags,
+                         nghttp2_data_source *src, void *user) {
     (void)h2;
     (void)user;
     fstream *st = src->ptr;
@@ -171,7 +171,8 @@ static ssize_t read_resp(nghttp2_session *h2, int32_t id, uint8_t *dst, size_t c
     return (ssize_t)n;
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                   \
+    { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 /* A trailers-only answer: the call failed with code and msg. */
 static void respond_status(fconn *fc, fstream *st, int code, const char *msg) {
@@ -260,8 +261,7 @@ static bool ticket_bytes(const uint8_t *p, size_t n, const uint8_t **out, size_t
     return true;
 }
 
-int server__flight_ticket(const uint8_t *body, size_t n, flight_ticket *t, char *msg,
-                          size_t cap) {
+int server__flight_ticket(const uint8_t *body, size_t n, flight_ticket *t, char *msg, size_t cap) {
     memset(t, 0, sizeof *t);
     if (n >= 5 && body[0] != 0) {
         snprintf(msg, cap, "compressed requests are not supported");
@@ -299,8 +299,8 @@ int server__flight_ticket(const uint8_t *body, size_t n, flight_ticket *t, char 
                  !t->q || !*t->q ? "the ticket has no sql_query" : "the ticket has no database");
         return GRPC_INVALID_ARGUMENT;
     }
-    if (server_parse_params(NULL, params_obj, &t->params_keep, &t->params, &t->n_params, msg,
-                            cap) < 0)
+    if (server_parse_params(NULL, params_obj, &t->params_keep, &t->params, &t->n_params, msg, cap) <
+        0)
         return GRPC_INVALID_ARGUMENT;
     return GRPC_OK;
 }
@@ -344,8 +344,7 @@ static void do_get(fconn *fc, fstream *st) {
                                   .interrupt_arg = &w,
                                   .params = t.params,
                                   .n_params = t.n_params};
-        rc = query_influxql_table(&s->src, db, q, strlen(q), QUERY_FMT_ARROW,
-                                  &io, &ipc, &err);
+        rc = query_influxql_table(&s->src, db, q, strlen(q), QUERY_FMT_ARROW, &io, &ipc, &err);
     } else {
         query_opts qo = {.max_result_bytes = s->d.conf->max_query_result_size,
                          .now_ns = time_now_ns(),
@@ -360,10 +359,11 @@ static void do_get(fconn *fc, fstream *st) {
     if (rc) {
         server_query_stopped(&w, rc, iql ? "InfluxQL" : "SQL", q);
         /* as on the HTTP API: a SQL table that does not exist is the query's fault */
-        code = w.client_gone                       ? GRPC_CANCELLED
-                   : rc == SILT_ENOTFOUND && !iql ? GRPC_INVALID_ARGUMENT
-                                                   : grpc_code_for(rc);
-        snprintf(msg, sizeof msg, "%s%s", iql && rc == SILT_EPARSE ? "error in InfluxQL statement: " : "",
+        code = w.client_gone                  ? GRPC_CANCELLED
+               : rc == SILT_ENOTFOUND && !iql ? GRPC_INVALID_ARGUMENT
+                                              : grpc_code_for(rc);
+        snprintf(msg, sizeof msg, "%s%s",
+                 iql && rc == SILT_EPARSE ? "error in InfluxQL statement: " : "",
                  err.msg[0] ? err.msg : silt_strerror(rc));
         if (rc == SILT_ETIMEDOUT)
             snprintf(msg, sizeof msg, "query timeout: the query ran longer than %s",
@@ -457,8 +457,8 @@ static int64_t parse_grpc_timeout(const uint8_t *v, size_t n) {
     }
 }
 
-static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t *name,
-                     size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *user) {
+static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+                     const uint8_t *value, size_t vl, uint8_t flags, void *user) {
     (void)flags;
     (void)user;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
@@ -592,8 +592,7 @@ void server__flight_init(server *s) {
 
 void server__flight_spawn(server *s, int fd) {
     pthread_mutex_lock(&s->flight_mu);
-    if (s->flight_stopping ||
-        s->n_flight >= (size_t)s->d.conf->http_max_connections) {
+    if (s->flight_stopping || s->n_flight >= (size_t)s->d.conf->http_max_connections) {
         pthread_mutex_unlock(&s->flight_mu);
         log_warn("http", "a Flight connection refused: %s",
                  s->flight_stopping ? "shutting down" : "--http-max-connections reached");

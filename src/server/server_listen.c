@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define PREFACE_LEN 24
-#define MAX_PENDING 256
+#define PREFACE         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define PREFACE_LEN     24
+#define MAX_PENDING     256
 #define PENDING_WAIT_NS (5 * NS_PER_S)
 
 typedef struct pending {
@@ -33,8 +33,7 @@ typedef struct pending {
     socklen_t addr_len;
 } pending;
 
-int server__listen_open(server *s, const struct sockaddr_storage *ss, socklen_t sl,
-                        silt_err *err) {
+int server__listen_open(server *s, const struct sockaddr_storage *ss, socklen_t sl, silt_err *err) {
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return SILT_FAIL(err, SILT_EIO, "socket: %s", strerror(errno));
     int one = 1;
@@ -49,9 +48,8 @@ int server__listen_open(server *s, const struct sockaddr_storage *ss, socklen_t 
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
     if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
-        s->port = ntohs(bound.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                            : ((struct sockaddr_in *)&bound)->sin_port);
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
     s->listen_fd = fd;
     return SILT_OK;
 }
@@ -96,8 +94,7 @@ static void *accept_main(void *arg) {
         for (size_t i = 0; i < n_pend; i++) {
             pending *p = &pend[i];
             int kind = -1;
-            if (pfd[2 + i].revents)
-                kind = sniff(p->fd);
+            if (pfd[2 + i].revents) kind = sniff(p->fd);
             if (kind < 0 && now - p->since_ns > PENDING_WAIT_NS) kind = 0;
             if (kind == 1) {
                 fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) & ~O_NONBLOCK);
@@ -136,7 +133,8 @@ static void *accept_main(void *arg) {
 }
 
 int server__listen_start(server *s, silt_err *err) {
-    if (pipe2(s->wake_pipe, O_CLOEXEC) < 0) return SILT_FAIL(err, SILT_EIO, "pipe: %s", strerror(errno));
+    if (pipe2(s->wake_pipe, O_CLOEXEC) < 0)
+        return SILT_FAIL(err, SILT_EIO, "pipe: %s", strerror(errno));
     int rc = pthread_create(&s->accept_thread, NULL, accept_main, s);
     if (rc) {
         close(s->wake_pipe[0]);

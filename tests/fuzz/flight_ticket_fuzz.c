@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         b[n++] = (uint8_t)(len >> 8);
         b[n++] = (uint8_t)len;
         b[n++] = 0x0a;
-        for (size_t v = size; ; v >>= 7) {
+        for (size_t v = size;; v >>= 7) {
             b[n++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
             if (v < 0x80) break;
         }

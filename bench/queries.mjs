@@ -13,9 +13,11 @@
 //   q4  count of every field over everything (InfluxQL's count(*))
 //
 // Prints one line per engine and query with the median, min and max of the timed runs and
-// the number of result rows (both engines must agree), then a RESULT line of JSON. Silt's
-// time includes HTTP and JSON formatting; DuckDB's is in process (fetching every row).
-// Resolves @duckdb/node-api from tests/e2e/node_modules (installed by `mk/deps.sh test`).
+// the number of result rows (the engines must agree), then a RESULT line of JSON. Silt's
+// time includes HTTP and JSON formatting; "flight" is silt again, through the official
+// InfluxDB 3 JS client (Arrow Flight over gRPC, every row read as an object); DuckDB's is in
+// process (fetching every row). Resolves @duckdb/node-api and @influxdata/influxdb3-client
+// from tests/e2e/node_modules (installed by `mk/deps.sh test`).
 
 import { createRequire } from 'node:module';
 import http from 'node:http';
@@ -25,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../tests/e2e/package.json'));
 const duck = await import(require.resolve('@duckdb/node-api'));
+const { InfluxDBClient } = await import(require.resolve('@influxdata/influxdb3-client'));
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -75,6 +78,14 @@ function siltQuery(sql) {
   });
 }
 
+const flightClient = new InfluxDBClient({ host: url.origin, token: 'unused', database: db });
+async function flightQuery(sql) {
+  const t = process.hrtime.bigint();
+  let rows = 0;
+  for await (const r of flightClient.query(sql, db)) if (r) rows++;
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows };
+}
+
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -103,15 +114,20 @@ async function duckQuery(sql) {
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows };
 }
 
-const out = { silt: {}, duckdb: {} };
+const out = { silt: {}, flight: {}, duckdb: {} };
 for (const q of ['q1', 'q2', 'q3', 'q4']) {
   try {
     out.silt[q] = await timeIt(() => siltQuery(silt[q]));
   } catch (e) {
     out.silt[q] = { error: e.message };
   }
+  try {
+    out.flight[q] = await timeIt(() => flightQuery(silt[q]));
+  } catch (e) {
+    out.flight[q] = { error: e.message };
+  }
   out.duckdb[q] = await timeIt(() => duckQuery(duckSql[q]));
-  for (const eng of ['silt', 'duckdb']) {
+  for (const eng of ['silt', 'flight', 'duckdb']) {
     const r = out[eng][q];
     console.log(r.error
       ? `${eng.padEnd(7)} ${q}  ERROR ${r.error}`
@@ -119,8 +135,11 @@ for (const q of ['q1', 'q2', 'q3', 'q4']) {
   }
   const s = out.silt[q], d = out.duckdb[q];
   if (!s.error) console.log(`        ${q}  silt / DuckDB = ${(s.median_ms / d.median_ms).toFixed(2)}${s.rows !== d.rows ? `  ROW COUNTS DIFFER (${s.rows} vs ${d.rows})` : ''}`);
+  const f = out.flight[q];
+  if (!f.error && f.rows !== d.rows) console.log(`        ${q}  FLIGHT ROW COUNT DIFFERS (${f.rows} vs ${d.rows})`);
 }
 console.log(`RESULT ${JSON.stringify(out)}`);
 conn.closeSync();
 inst.closeSync();
 agent.destroy();
+await flightClient.close();

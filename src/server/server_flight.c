@@ -31,6 +31,8 @@
 #include "../query/query_v1.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <stdio.h>
@@ -71,7 +73,6 @@ typedef struct fconn {
     int fd;
     nghttp2_session *h2;
     fstream *ready, **ready_tail; /* calls whose request ended, in arrival order */
-    bool broken;                  /* the socket failed: stop */
 } fconn;
 
 /* ------------------------------------------------------------------ small encoders */
@@ -408,17 +409,31 @@ static void run_call(fconn *fc, fstream *st) {
 
 /* ------------------------------------------------------------------ nghttp2 callbacks */
 
-static ssize_t on_send(nghttp2_session *h2, const uint8_t *data, size_t len, int flags,
-                       void *user) {
-    (void)h2;
-    (void)flags;
-    fconn *fc = user;
+static bool send_all(int fd, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Everything nghttp2 has to send, gathered into few large send()s (frame by frame, a small
+ * answer's headers, data and trailers would be three segments, and Nagle's algorithm against
+ * the client's delayed ACK would hold the last one back ~40 ms). */
+static bool flush(fconn *fc, buf *out) {
     for (;;) {
-        ssize_t w = send(fc->fd, data, len, MSG_NOSIGNAL);
-        if (w >= 0) return w;
-        if (errno == EINTR) continue;
-        fc->broken = true;
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(fc->h2, &data);
+        if (n < 0) return false;
+        if (n > 0) buf_append(out, data, (size_t)n);
+        if (out->len && (n == 0 || out->len >= (256u << 10))) {
+            if (!send_all(fc->fd, out->p, out->len)) return false;
+            buf_reset(out);
+        }
+        if (n == 0) return true;
     }
 }
 
@@ -529,7 +544,6 @@ static void serve(server *s, int fd) {
     fc.ready_tail = &fc.ready;
     nghttp2_session_callbacks *cb;
     if (nghttp2_session_callbacks_new(&cb)) return;
-    nghttp2_session_callbacks_set_send_callback(cb, on_send);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -541,8 +555,11 @@ static void serve(server *s, int fd) {
     nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
                                    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1u << 20}};
     nghttp2_submit_settings(fc.h2, NGHTTP2_FLAG_NONE, iv, 2);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint8_t in[16384];
-    while (!fc.broken) {
+    buf out = {0};
+    for (;;) {
         while (fc.ready) {
             fstream *st = fc.ready;
             fc.ready = st->next_ready;
@@ -550,7 +567,7 @@ static void serve(server *s, int fd) {
             st->next_ready = NULL;
             run_call(&fc, st);
         }
-        if (nghttp2_session_send(fc.h2)) break;
+        if (!flush(&fc, &out)) break;
         if (!nghttp2_session_want_read(fc.h2) && !nghttp2_session_want_write(fc.h2)) break;
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int r = poll(&p, 1, IDLE_TIMEOUT_MS);
@@ -561,6 +578,7 @@ static void serve(server *s, int fd) {
         if (n <= 0) break;
         if (nghttp2_session_mem_recv(fc.h2, in, (size_t)n) < 0) break;
     }
+    buf_free(&out);
     nghttp2_session_del(fc.h2); /* closes the streams left: on_stream_close frees them */
 }
 

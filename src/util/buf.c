@@ -141,7 +141,11 @@ static int shortest_digits(double v, char out[24], int *exp10) {
     int s = 2 - e2;
     unsigned __int128 V = mv * p10, H = mp * p10, L = mm * p10;
     unsigned __int128 mask = ((unsigned __int128)1 << s) - 1;
-    unsigned __int128 vr = V >> s, vp = H >> s, vm = L >> s;
+    /* the scaled values are below 10^19 < 2^64 (v * 10^k < 10^19): the loop runs on 64-bit
+     * integers, whose divisions by 10 the compiler makes multiplications (128-bit ones
+     * are library calls) */
+    if ((H >> s) >> 64) return 0;
+    uint64_t vr = (uint64_t)(V >> s), vp = (uint64_t)(H >> s), vm = (uint64_t)(L >> s);
     bool accept = (m2 & 1) == 0; /* the halfway points read as the even neighbour */
     if (!accept && (H & mask) == 0) vp--;
     /* Ryu's loop: vr, vp, vm are the floors of the scaled values; at least one digit goes
@@ -163,7 +167,7 @@ static int shortest_digits(double v, char out[24], int *exp10) {
         }
     }
     if (vr_tz && last == 5 && vr % 2 == 0) last = 4; /* exactly half: to even */
-    unsigned __int128 o = vr + ((vr == vm && (!accept || !vm_tz)) || last >= 5);
+    uint64_t o = vr + ((vr == vm && (!accept || !vm_tz)) || last >= 5);
     char tmp[48];
     int n = 0;
     while (o > 0) {

@@ -78,11 +78,8 @@ typedef struct fconn {
 /* ------------------------------------------------------------------ small encoders */
 
 static void put_varint(buf *b, uint64_t v) {
-    while (v >= 0x80) {
-        buf_putc(b, (char)(v | 0x80));
-        v >>= 7;
-    }
-    buf_putc(b, (char)v);
+    uint8_t tmp[10];
+    buf_append(b, tmp, varint_put(tmp, v));
 }
 
 static void put_be32(buf *b, uint32_t v) {
@@ -90,26 +87,22 @@ static void put_be32(buf *b, uint32_t v) {
     buf_append(b, c, 4);
 }
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* The bodyLength of an Arrow IPC Message flatbuffer (field 3 of the root table), or -1 if
  * the buffer is not a well-formed Message. */
 static int64_t message_body_length(const uint8_t *m, size_t n) {
     if (n < 8) return -1;
-    uint32_t root = le32(m);
+    uint32_t root = le_get32(m);
     if (root > n - 4) return -1;
-    int32_t vt_rel = (int32_t)le32(m + root);
+    int32_t vt_rel = (int32_t)le_get32(m + root);
     int64_t vt = (int64_t)root - vt_rel;
     if (vt < 0 || (uint64_t)vt + 4 > n) return -1;
-    uint16_t vt_size = (uint16_t)(m[vt] | m[vt + 1] << 8);
+    uint16_t vt_size = le_get16(m + vt);
     if (vt_size < 4 || (uint64_t)vt + vt_size > n) return -1;
     if (vt_size < 4 + 2 * 4) return 0; /* field 3 absent: no body */
-    uint16_t off = (uint16_t)(m[vt + 10] | m[vt + 11] << 8);
+    uint16_t off = le_get16(m + vt + 10);
     if (!off) return 0;
     if ((uint64_t)root + off + 8 > n) return -1;
-    uint64_t v = le32(m + root + off) | (uint64_t)le32(m + root + off + 4) << 32;
+    uint64_t v = le_get64(m + root + off);
     return v > INT64_MAX ? -1 : (int64_t)v;
 }
 
@@ -120,10 +113,10 @@ static int ipc_to_flight(const buf *ipc, buf *out, silt_err *err) {
     size_t n = ipc->len, off = 0;
     buf msg = {0};
     while (off + 8 <= n) {
-        uint32_t len = le32(p + off);
+        uint32_t len = le_get32(p + off);
         size_t hdr = 4;
         if (len == 0xFFFFFFFFu) {
-            len = le32(p + off + 4);
+            len = le_get32(p + off + 4);
             hdr = 8;
         }
         if (len == 0) break; /* end of stream */
@@ -227,36 +220,34 @@ static bool ticket_bytes(const uint8_t *p, size_t n, const uint8_t **out, size_t
     *out = NULL;
     *out_n = 0;
     while (off < n) {
-        uint64_t key = 0, len = 0;
-        for (int sh = 0;; sh += 7) {
-            if (off >= n || sh > 63) return false;
-            key |= (uint64_t)(p[off] & 0x7f) << sh;
-            if (!(p[off++] & 0x80)) break;
-        }
-        unsigned wt = key & 7;
-        if (wt == 0) {
-            for (;;) {
-                if (off >= n) return false;
-                if (!(p[off++] & 0x80)) break;
-            }
-        } else if (wt == 1 || wt == 5) {
-            size_t w = wt == 1 ? 8 : 4;
-            if (n - off < w) return false;
-            off += w;
-        } else if (wt == 2) {
-            for (int sh = 0;; sh += 7) {
-                if (off >= n || sh > 63) return false;
-                len |= (uint64_t)(p[off] & 0x7f) << sh;
-                if (!(p[off++] & 0x80)) break;
-            }
-            if (len > n - off) return false;
-            if (key >> 3 == 1) {
-                *out = p + off;
-                *out_n = (size_t)len;
-            }
-            off += (size_t)len;
-        } else {
-            return false;
+        uint64_t key, v;
+        size_t k = varint_get(p + off, n - off, &key);
+        if (!k) return false;
+        off += k;
+        switch (key & 7) {
+            case 0: /* varint */
+                k = varint_get(p + off, n - off, &v);
+                if (!k) return false;
+                off += k;
+                break;
+            case 1: /* 64-bit */
+            case 5: /* 32-bit */
+                k = (key & 7) == 1 ? 8 : 4;
+                if (n - off < k) return false;
+                off += k;
+                break;
+            case 2: /* length-delimited */
+                k = varint_get(p + off, n - off, &v);
+                if (!k || v > n - off - k) return false;
+                off += k;
+                if (key >> 3 == 1) {
+                    *out = p + off;
+                    *out_n = (size_t)v;
+                }
+                off += (size_t)v;
+                break;
+            default:
+                return false;
         }
     }
     return true;
